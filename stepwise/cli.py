@@ -1,0 +1,78 @@
+"""Command line: ``python build.py build|trace|serve``.
+
+Errors print one per line as ``path:line: message`` on stderr, then a count; the exit
+status is 1 for problems in the content, 2 for wrong command-line use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import BuildError, ErrorList
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build the tutorial site: content/ (Markdown + YAML frontmatter) "
+        "through templates/ into a static site.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = sub.add_parser("build", help="build the site into the output folder")
+    build.add_argument("--root", type=Path, default=Path("."),
+                       help="project folder holding site.yaml, templates/, static/ (default: .)")
+    build.add_argument("--content", type=Path, default=None,
+                       help="content folder (default: ROOT/content)")
+    build.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/site)")
+    build.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    build.add_argument("--drafts", action="store_true", help="also publish pages with draft: true")
+
+    trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
+    trace.add_argument("lesson", type=Path, help="the lesson's .md file")
+    trace.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args)
+        if args.command == "trace":
+            return _trace(args)
+    except ErrorList as errors:
+        for err in errors:
+            print(err, file=sys.stderr)
+        n = len(errors)
+        print(f"build failed: {n} error{'s' if n != 1 else ''}; the previous output was kept",
+              file=sys.stderr)
+        return 1
+    except BuildError as err:
+        print(err, file=sys.stderr)
+        return 1
+    return 2
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import build_site
+
+    result = build_site(args.root, args.out, content=args.content, strict=args.strict,
+                        drafts=args.drafts)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(result.summary())
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from .build import lesson_trace
+
+    trace = lesson_trace(args.root, args.lesson)
+    json.dump(trace, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0

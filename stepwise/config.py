@@ -1,0 +1,169 @@
+"""``site.yaml``: the site-wide settings every page is rendered with.
+
+The file holds the site title, ``base_url`` (used only where an absolute URL is
+required: sitemap, canonical link, 404 page), the language, the top menu, the footer
+links and the UI strings (button labels and the like, in the site's language).
+Menu and footer entries name pages with the same references as wiki-links
+(``page: linux``), so renaming a page cannot leave a dead menu entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, display_path
+from .yamlsource import YamlDocument, parse_yaml, yaml_error_line, yaml_error_message
+
+CONFIG_NAME = "site.yaml"
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One link of the top menu or footer.
+
+    ``page`` is a page reference (resolved like a wiki-link), ``url`` an external URL;
+    exactly one is set. ``children`` holds a drop-down's entries.
+    """
+
+    title: str | None
+    page: str | None = None
+    url: str | None = None
+    description: str | None = None
+    children: tuple[MenuEntry, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The parsed ``site.yaml``.
+
+    Attributes:
+        path: the file it was read from.
+        title: the site name shown in the header and page titles.
+        base_url: absolute URL of the published site, always ending in ``/``.
+        language: BCP 47 tag for ``<html lang>``.
+        menu / footer: link entries (see :class:`MenuEntry`).
+        copyright: the footer's copyright line.
+        strings: UI strings by group, e.g. ``strings["player"]["play"]``.
+        markdown_html: allow raw HTML in Markdown (off by default: content is untrusted).
+    """
+
+    path: Path
+    title: str
+    base_url: str
+    language: str = "en"
+    description: str = ""
+    menu: tuple[MenuEntry, ...] = ()
+    footer: tuple[MenuEntry, ...] = ()
+    copyright: str = ""
+    strings: dict[str, dict[str, str]] = field(default_factory=dict)
+    markdown_html: bool = False
+
+
+_KNOWN_KEYS = {
+    "title", "base_url", "language", "description", "menu", "footer", "copyright",
+    "strings", "markdown",
+}
+
+
+def load_config(root: Path) -> SiteConfig:
+    """Read ``root/site.yaml``.
+
+    Raises:
+        ConfigError: the file is missing, is not valid YAML, is not a mapping, or a
+            value has the wrong type; the message names the line and the fix.
+    """
+    path = root / CONFIG_NAME
+    shown = display_path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{CONFIG_NAME} not found; create it with at least 'title:' and 'base_url:'",
+            shown,
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not valid UTF-8 at byte {err.start}", shown) from None
+    try:
+        doc = parse_yaml(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"malformed YAML: {yaml_error_message(err)}", shown, yaml_error_line(err, 1)
+        ) from None
+    if not isinstance(doc.data, dict):
+        raise ConfigError("must be a YAML mapping (key: value lines)", shown, 1)
+    data: dict[str, Any] = doc.data
+
+    def fail(message: str, *keypath: str | int) -> ConfigError:
+        return ConfigError(message, shown, doc.line_of(keypath))
+
+    for key in data:
+        if key not in _KNOWN_KEYS:
+            raise fail(f"unknown key '{key}'; known keys: {', '.join(sorted(_KNOWN_KEYS))}", key)
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise fail("'title' is required and must be a string", "title")
+    base_url = data.get("base_url", "/")
+    if not isinstance(base_url, str):
+        raise fail("'base_url' must be a string such as https://example.org/docs/", "base_url")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    strings = data.get("strings", {}) or {}
+    if not isinstance(strings, dict) or not all(
+        isinstance(v, dict) and all(isinstance(s, str) for s in v.values())
+        for v in strings.values()
+    ):
+        raise fail("'strings' must map groups to {key: text} mappings", "strings")
+    markdown = data.get("markdown", {}) or {}
+    if not isinstance(markdown, dict) or not isinstance(markdown.get("html", False), bool):
+        raise fail("'markdown' must be a mapping like {html: false}", "markdown")
+    return SiteConfig(
+        path=path,
+        title=title,
+        base_url=base_url,
+        language=str(data.get("language", "en")),
+        description=str(data.get("description", "")),
+        menu=_entries(data.get("menu", []), doc, ("menu",), shown),
+        footer=_entries(data.get("footer", []), doc, ("footer",), shown),
+        copyright=str(data.get("copyright", "")),
+        strings={g: dict(v) for g, v in strings.items()},
+        markdown_html=bool(markdown.get("html", False)),
+    )
+
+
+def _entries(
+    raw: Any, doc: YamlDocument, keypath: tuple[str | int, ...], shown: str
+) -> tuple[MenuEntry, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("must be a list of entries", shown, doc.line_of(keypath))
+    out = []
+    for i, item in enumerate(raw):
+        here = (*keypath, i)
+        line = doc.line_of(here)
+        if not isinstance(item, dict):
+            raise ConfigError("a menu entry must be a mapping with 'page:' or 'url:'", shown, line)
+        children = _entries(item.get("children", []), doc, (*here, "children"), shown)
+        page, url = item.get("page"), item.get("url")
+        if (page is None) == (url is None) and not children:
+            raise ConfigError("a menu entry needs exactly one of 'page:' or 'url:'", shown, line)
+        title = item.get("title")
+        if title is None and page is None:
+            raise ConfigError("an entry without 'page:' needs a 'title:'", shown, line)
+        out.append(
+            MenuEntry(
+                title=None if title is None else str(title),
+                page=None if page is None else str(page),
+                url=None if url is None else str(url),
+                description=None if item.get("description") is None else str(item["description"]),
+                children=children,
+                line=line,
+            )
+        )
+    return tuple(out)
+

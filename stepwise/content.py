@@ -1,0 +1,276 @@
+"""Content loading: every ``.md`` under ``content/`` becomes a :class:`Page`.
+
+This stage reads files and checks frontmatter; it knows nothing of Markdown or
+templates. Permalinks are pretty: ``content/linux/how/tcp-handshake.md`` is published at
+``linux/how/tcp-handshake/index.html`` with the URL ``/linux/how/tcp-handshake/``, and a
+section's ``_index.md`` at the section's own URL. The slug is the file's stem (the
+folder's name for an ``_index.md``; ``home`` for the site's front page).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import BuildError, FrontmatterError, OutputError, display_path
+from .frontmatter import SourceFile, decode_source, split_source
+
+INDEX_STEM = "_index"
+
+#: Frontmatter keys a page may hold, with the type each must have.
+KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "title": str,
+    "description": str,
+    "lead": str,
+    "layout": str,
+    "order": int,
+    "draft": bool,
+    "related": list,
+    "labs": list,
+    "topic": str,
+    "tags": list,
+    "simulation": dict,
+    "steps": list,
+    "strings": dict,
+}
+
+
+@dataclass
+class Page:
+    """One page of the site.
+
+    Attributes:
+        source: absolute path of the ``.md`` file.
+        rel: its path relative to the content folder, POSIX style.
+        shown: the path printed in error messages.
+        url: the pretty URL from the site root, e.g. ``/linux/how/tcp-handshake/``.
+        slug: the name wiki-links use; ``refpath`` the slash path they can match on
+            (``linux/how/tcp-handshake``; empty for the front page).
+        is_index: True for a section's ``_index.md``.
+        meta: the frontmatter; ``source_file`` the split source (lines, body).
+        Later stages fill ``headings``, ``html``, ``links_out`` and ``trace``.
+    """
+
+    source: Path
+    rel: PurePosixPath
+    shown: str
+    url: str
+    slug: str
+    refpath: str
+    is_index: bool
+    meta: dict[str, Any]
+    source_file: SourceFile
+    headings: list[tuple[int, str, str]] = field(default_factory=list)
+    html: str = ""
+    links_out: set[str] = field(default_factory=set)
+    trace: dict[str, Any] | None = None
+
+    @property
+    def title(self) -> str:
+        return str(self.meta["title"])
+
+    @property
+    def description(self) -> str:
+        return str(self.meta.get("description", ""))
+
+    @property
+    def layout(self) -> str:
+        if self.meta.get("layout"):
+            return str(self.meta["layout"])
+        if self.url == "/":
+            return "home"
+        return "section" if self.is_index else "page"
+
+    @property
+    def order(self) -> int:
+        value = self.meta.get("order", 1000)
+        return int(value)
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.meta.get("draft", False))
+
+    @property
+    def output_path(self) -> str:
+        """Path of the written file inside the output folder."""
+        return self.url.strip("/") + "/index.html" if self.url != "/" else "index.html"
+
+    @property
+    def section_url(self) -> str | None:
+        """URL of the section this page belongs to (its parent), None for the front page."""
+        if self.url == "/":
+            return None
+        parent = PurePosixPath(self.url.strip("/")).parent
+        return "/" if str(parent) == "." else f"/{parent}/"
+
+    def line_of(self, *keypath: str | int) -> int | None:
+        """1-based line of a frontmatter value in the file (see YamlDocument.line_of)."""
+        return self.source_file.yaml.line_of(keypath)
+
+    def sort_key(self) -> tuple[int, str, str]:
+        """Order inside a section: ``order``, then title, then URL for stability."""
+        return (self.order, self.title.casefold(), self.url)
+
+
+def slugify(name: str) -> str:
+    """Turn a file or folder name into a URL segment.
+
+    Lowercase, Unicode letters kept (NFC), runs of spaces and punctuation become one
+    ``-``: ``"TCP States (Linux).md"`` stem -> ``"tcp-states-linux"``.
+    """
+    name = unicodedata.normalize("NFC", name).lower()
+    name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE)
+    return re.sub(r"-{2,}", "-", name).strip("-.") or "page"
+
+
+@dataclass
+class LoadResult:
+    """The pages of a build, and the problems found while loading them."""
+
+    pages: list[Page]
+    errors: list[BuildError]
+    warnings: list[BuildError]
+
+
+def load_pages(content_dir: Path, *, include_drafts: bool = False) -> LoadResult:
+    """Read every ``.md`` file under ``content_dir`` (sorted, hidden files skipped).
+
+    Args:
+        content_dir: the content folder.
+        include_drafts: keep pages with ``draft: true`` (they are dropped otherwise,
+            but still known so that a link to one gets a precise error).
+
+    Returns:
+        A :class:`LoadResult`; ``pages`` are sorted by URL. Drafts that are not
+        included are in ``pages`` with ``meta['draft']`` true; the build drops them.
+        Errors are collected, not raised, so that one build reports them all.
+    """
+    errors: list[BuildError] = []
+    warnings: list[BuildError] = []
+    pages: list[Page] = []
+    root = content_dir.resolve()
+    if not content_dir.is_dir():
+        errors.append(BuildError("content folder not found", display_path(content_dir)))
+        return LoadResult([], errors, warnings)
+    for path in sorted(content_dir.rglob("*.md")):
+        rel = PurePosixPath(path.relative_to(content_dir).as_posix())
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        shown = display_path(path)
+        try:
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise FrontmatterError(
+                    "symlink points outside the content folder; copy the file in instead",
+                    shown,
+                )
+            page = _load_page(path, rel, shown)
+        except BuildError as err:
+            errors.append(err)
+            continue
+        warnings.extend(_check_meta(page, errors))
+        pages.append(page)
+    errors.extend(_check_collisions(pages))
+    pages.sort(key=lambda p: p.url)
+    return LoadResult(pages, errors, warnings)
+
+
+def _load_page(path: Path, rel: PurePosixPath, shown: str) -> Page:
+    text = decode_source(path.read_bytes(), shown)
+    src = split_source(text, shown)
+    is_index = rel.stem == INDEX_STEM
+    dir_parts = [slugify(p) for p in rel.parent.parts]
+    parts = dir_parts if is_index else [*dir_parts, slugify(rel.stem)]
+    url = "/" + "".join(f"{p}/" for p in parts)
+    slug = parts[-1] if parts else "home"
+    return Page(
+        source=path,
+        rel=rel,
+        shown=shown,
+        url=url,
+        slug=slug,
+        refpath="/".join(parts),
+        is_index=is_index,
+        meta=dict(src.meta),
+        source_file=src,
+    )
+
+
+def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
+    """Check frontmatter types; return warnings for unknown keys."""
+    warnings: list[BuildError] = []
+    meta = page.meta
+    if "title" not in meta:
+        errors.append(
+            FrontmatterError("missing 'title' in frontmatter; add 'title: ...'", page.shown, 2)
+        )
+        meta["title"] = page.slug
+    for key, value in list(meta.items()):
+        expected = KNOWN_KEYS.get(key)
+        line = page.line_of(key)
+        if expected is None:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            warnings.append(FrontmatterError(f"unknown frontmatter key '{key}'{hint}", page.shown,
+                                             page.source_file.yaml.key_line(key)))
+            continue
+        # bool is an int subclass; 'order: true' is still a mistake
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if key == "title" and ok and not str(value).strip():
+            ok = False
+        if not ok:
+            errors.append(FrontmatterError(_type_message(key, value), page.shown, line))
+            meta[key] = page.slug if key == "title" else None
+            if meta[key] is None:
+                del meta[key]
+            continue
+        if key in ("related", "labs", "tags"):
+            for i, item in enumerate(value):
+                if not isinstance(item, str):
+                    errors.append(FrontmatterError(
+                        f"'{key}' must be a list of strings; item {i + 1} is "
+                        f"{type(item).__name__}", page.shown, page.line_of(key, i)))
+    return warnings
+
+
+def _type_message(key: str, value: object) -> str:
+    examples = {
+        "title": "title: The life cycle of a TCP connection",
+        "order": "order: 3",
+        "draft": "draft: true",
+        "related": "related: [tcp-states, port]",
+        "labs": "labs: [intermediate-02-tcp-handshake]",
+        "tags": "tags: [tcp, network]",
+        "simulation": "simulation: {model: tcp, ...}",
+        "steps": "steps: [{title: ..., do: [...]}]",
+        "strings": "strings: {player: {play: Play}}",
+    }
+    expected = KNOWN_KEYS[key]
+    name = expected.__name__ if isinstance(expected, type) else "value"
+    word = {"str": "a string", "int": "an integer", "bool": "true or false",
+            "list": "a list", "dict": "a mapping"}.get(name, name)
+    example = examples.get(key, f"{key}: ...")
+    got = "empty" if value in ("", None) else type(value).__name__
+    return f"'{key}' must be {word} (got {got}), e.g. '{example}'"
+
+
+def _check_collisions(pages: list[Page]) -> list[BuildError]:
+    errors: list[BuildError] = []
+    by_key: dict[str, list[Page]] = {}
+    for page in pages:
+        by_key.setdefault(page.url.casefold(), []).append(page)
+    for group in by_key.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda p: p.shown)
+        first = group[0]
+        for other in group[1:]:
+            same = "the same permalink" if other.url == first.url else "permalinks that differ only by case"
+            errors.append(OutputError(
+                f"{same} {other.url} as {first.shown}; rename one of them",
+                other.shown,
+            ))
+    return errors

@@ -1,0 +1,163 @@
+"""Markdown to HTML: markdown-it-py (CommonMark + tables) with our rules.
+
+- headings get stable ids (mdit-py-plugins' anchors, GitHub-style slugs);
+- fenced code is highlighted by Pygments with CSS classes (no inline styles, so a
+  strict Content-Security-Policy holds);
+- ``[[wiki-links]]`` (:mod:`stepwise.wikilinks`);
+- ``::name`` on a line of its own is a directive (``::player`` places a lesson's
+  player); it renders as a marker comment that the page layout replaces.
+
+Raw HTML in Markdown is off unless ``site.yaml`` sets ``markdown: {html: true}``:
+content may come from strangers. markdown-it's link validation refuses
+``javascript:``, ``vbscript:`` and ``data:`` (but images) URLs.
+
+Parsing and rendering are separate so that a build can parse every page (and learn
+every heading id) before it resolves the first link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from .wikilinks import wikilinks_plugin
+
+DIRECTIVES = ("player",)
+_DIRECTIVE = re.compile(r"^::([A-Za-z][\w-]*)\s*$")
+
+
+def directive_marker(name: str) -> str:
+    """The HTML comment a ``::name`` directive renders to."""
+    return f"<!--stepwise:{name}-->"
+
+
+@dataclass
+class Problems:
+    """What rendering one text found: ``(line, message)`` pairs."""
+
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    warnings: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    if not lang:
+        return ""
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return ""
+    body = pygments_highlight(code, lexer, HtmlFormatter(nowrap=True))
+    return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
+
+
+def _directive_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    pos = state.bMarks[start] + state.tShift[start]
+    line = state.src[pos : state.eMarks[start]]
+    match = _DIRECTIVE.match(line)
+    if not match or state.sCount[start] - state.blkIndent >= 4:
+        return False
+    if silent:
+        return True
+    token = state.push("directive", "", 0)
+    token.info = match.group(1)
+    token.map = [start, start + 1]
+    state.line = start + 1
+    return True
+
+
+def _render_directive(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    name = token.info
+    if name not in DIRECTIVES:
+        line = int(env.get("first_line", 1)) + (token.map[0] if token.map else 0)
+        known = ", ".join(f"::{d}" for d in DIRECTIVES)
+        env["problems"].errors.append((line, f"unknown directive ::{name}; known: {known}"))
+        return ""
+    env.setdefault("directives", []).append(name)
+    return directive_marker(name) + "\n"
+
+
+def create_markdown(*, html: bool = False) -> MarkdownIt:
+    """Build the markdown-it-py parser used for page bodies and step texts.
+
+    Args:
+        html: allow raw HTML blocks and inline HTML (off by default).
+    """
+    md = MarkdownIt("commonmark", {"html": html, "highlight": _highlight}).enable("table")
+    md.block.ruler.before("paragraph", "directive", _directive_rule)
+    md.add_render_rule("directive", _render_directive)
+    anchors_plugin(md, min_level=1, max_level=6)
+    wikilinks_plugin(md)
+    return md
+
+
+def heading_ids(tokens: list[Token]) -> list[tuple[int, str, str]]:
+    """The ``(level, id, text)`` of every heading in parsed ``tokens``, in order."""
+    out = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            hid = tok.attrGet("id")
+            inline = tokens[i + 1]
+            text = "".join(c.content for c in inline.children or [] if c.type in ("text", "code_inline"))
+            if hid:
+                out.append((int(tok.tag[1]), str(hid), text))
+    return out
+
+
+WikilinkResolver = Callable[[dict[str, Any], Problems], str]
+
+
+def render_tokens(
+    md: MarkdownIt, tokens: list[Token], resolver: WikilinkResolver, problems: Problems,
+    first_line: int,
+) -> tuple[str, list[str]]:
+    """Render parsed tokens to HTML.
+
+    Args:
+        resolver: ``(wikilink_meta, problems) -> html`` for each ``[[...]]``.
+        problems: collects errors and warnings with file lines.
+        first_line: 1-based file line of the text's first line.
+
+    Returns:
+        ``(html, directives)``: the HTML and the names of the directives it used.
+    """
+    env: dict[str, Any] = {
+        "wikilink": lambda meta: resolver(meta, problems),
+        "problems": problems,
+        "first_line": first_line,
+    }
+    html = md.renderer.render(tokens, md.options, env)
+    return html, list(env.get("directives", []))
+
+
+def parse(md: MarkdownIt, text: str, first_line: int) -> list[Token]:
+    """Parse ``text`` whose first line is line ``first_line`` of its file."""
+    return md.parse(text, {"first_line": first_line})
+
+
+def highlight_css() -> str:
+    """Pygments CSS for the ``.highlight`` class: a light theme, and a dark one under
+    ``prefers-color-scheme: dark``."""
+    light = HtmlFormatter(style="default").get_style_defs(".highlight")
+    dark = HtmlFormatter(style="monokai").get_style_defs(".highlight")
+    light = "\n".join(line for line in light.splitlines() if not line.startswith(("pre", "td.", "span.linenos", ".highlight .hll", ".highlight  {")))
+    dark = "\n".join(
+        line for line in dark.splitlines()
+        if line.startswith(".highlight .") and not line.startswith(".highlight .hll")
+    )
+    return (
+        "/* generated by stepwise from Pygments' default and monokai styles */\n"
+        f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    )

@@ -1,0 +1,119 @@
+"""YAML that remembers where each value came from.
+
+PyYAML's composer keeps a start mark on every node; we keep the node tree beside the
+plain Python data so that an error about any value (``steps[2].do[1]``) can name the line
+of the file it was written on. Used for page frontmatter and for ``site.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """Parsed YAML data plus its node tree.
+
+    Attributes:
+        data: the constructed Python value (mapping, list, scalar or None when empty).
+        node: the composed root node, or None for an empty document.
+        first_line: the 1-based file line on which the YAML text starts.
+    """
+
+    data: Any
+    node: yaml.Node | None
+    first_line: int
+
+    def line_of(self, keypath: tuple[str | int, ...]) -> int | None:
+        """Return the 1-based file line of the value at ``keypath``.
+
+        ``keypath`` is a tuple of mapping keys and list indexes, e.g.
+        ``("steps", 2, "do", 1)``. Where the path leads nowhere (the key is missing), the
+        line of the deepest value that exists is returned; None for an empty document.
+        """
+        node = self.node
+        if node is None:
+            return None
+        line = node.start_mark.line
+        for key in keypath:
+            child = _child(node, key)
+            if child is None:
+                break
+            node, line = child
+        return self.first_line + line
+
+    def key_line(self, key: str) -> int | None:
+        """Return the 1-based file line of the top-level ``key:`` itself, or None."""
+        if isinstance(self.node, yaml.MappingNode):
+            for k, _v in self.node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    return self.first_line + k.start_mark.line
+        return None
+
+    def text_start_line(self, keypath: tuple[str | int, ...]) -> int | None:
+        """Return the file line where the text of a string value starts.
+
+        For block scalars (``|`` or ``>``) the text starts on the line after the
+        indicator; for other scalars it is the value's own line.
+        """
+        line = self.line_of(keypath)
+        node = self.node
+        for key in keypath:
+            found = _child(node, key) if node is not None else None
+            node = found[0] if found else None
+        if line is not None and isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+            return line + 1
+        return line
+
+
+def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v, v.start_mark.line
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+        if 0 <= key < len(node.value):
+            v = node.value[key]
+            return v, v.start_mark.line
+    return None
+
+
+def parse_yaml(text: str, first_line: int = 1) -> YamlDocument:
+    """Parse one YAML document with PyYAML's safe loader, keeping node positions.
+
+    Args:
+        text: the YAML source.
+        first_line: the 1-based line of the file on which ``text`` starts, so that
+            reported lines are lines of the file, not of the snippet.
+
+    Raises:
+        yaml.YAMLError: malformed YAML; callers turn it into a located error with
+            :func:`yaml_error_line` and :func:`yaml_error_message`.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return YamlDocument(data=data, node=node, first_line=first_line)
+
+
+def yaml_error_line(err: yaml.YAMLError, first_line: int) -> int | None:
+    """The 1-based file line a PyYAML error points at, or None."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is None:
+        return None
+    return first_line + int(mark.line)
+
+
+def yaml_error_message(err: yaml.YAMLError) -> str:
+    """A one-line description of a PyYAML error, without its position dump."""
+    problem = getattr(err, "problem", None)
+    context = getattr(err, "context", None)
+    if problem:
+        return f"{context} {problem}" if context else str(problem)
+    return str(err).splitlines()[0]
