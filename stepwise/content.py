@@ -217,6 +217,8 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
             warnings.append(FrontmatterError(f"unknown frontmatter key '{key}'{hint}", page.shown,
                                              page.source_file.yaml.key_line(key)))
             continue
+        if expected is str and isinstance(value, int | float) and not isinstance(value, bool):
+            value = meta[key] = str(value)  # 'title: 1984' is a title, not a number
         # bool is an int subclass; 'order: true' is still a mistake
         ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if key == "title" and ok and not str(value).strip():

@@ -87,12 +87,14 @@ class OutputError(BuildError):
 class ErrorList(Exception):
     """Several build errors, reported together.
 
-    Iterating yields the :class:`BuildError` items sorted by path and line, so the
-    report is stable from one build to the next.
+    Iterating yields the :class:`BuildError` items sorted by path and line, without
+    duplicates, so the report is stable from one build to the next.
     """
 
     def __init__(self, errors: Iterable[BuildError]):
-        self.errors = sorted(errors, key=lambda e: (e.path or "", e.line or 0, e.message))
+        # one broken template fails every page that uses it: report it once
+        unique = {(e.path, e.line, e.message): e for e in errors}
+        self.errors = sorted(unique.values(), key=lambda e: (e.path or "", e.line or 0, e.message))
         super().__init__(f"{len(self.errors)} error(s)")
 
     def __iter__(self) -> Iterator[BuildError]:

@@ -1,0 +1,158 @@
+"""Each kind of build error: the exact message with path and line, a non-zero exit, and
+the previous output left as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stepwise.errors import ErrorList
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def broken_build(project, files: dict[str, str]) -> list[str]:
+    """Build once cleanly, break the project, build again: return the error lines and
+    check that the first build's output is untouched."""
+    project.build()
+    before = tree_digest(project.out)
+    for rel, text in files.items():
+        path = project.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ErrorList) as info:
+        project.build()
+    assert tree_digest(project.out) == before, "a failed build changed the output"
+    assert not list(project.root.glob(".site.*")), "a temporary folder was left behind"
+    return [str(e) for e in info.value]
+
+
+def test_malformed_yaml_names_the_yaml_line_in_the_file(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/new.md": "---\ntitle: New\ndescription: a: b\n---\ntext\n"})
+    assert errors == ["content/linux/kb/new.md:3: malformed YAML frontmatter: "
+                      "mapping values are not allowed here"]
+
+
+def test_missing_title(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\nlayout: article\n---\ntext\n"})
+    assert errors == ["content/linux/kb/port.md:2: missing 'title' in frontmatter; add 'title: ...'"]
+
+
+def test_unknown_layout_lists_the_known_ones(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\ntitle: Port\n\nlayout: artcle\n---\ntext\n"})
+    assert errors == ["content/linux/kb/port.md:4: unknown layout 'artcle'; known layouts: "
+                      "article, home, lab, lesson, page, section (templates in templates/layouts/)"]
+
+
+def test_unknown_wiki_link(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\ntitle: Port\n---\n\nSee [[tcp-stats]].\n"})
+    assert errors == ["content/linux/kb/port.md:5: unknown wiki-link [[tcp-stats]]; "
+                      "did you mean [[tcp-states]]?"]
+
+
+def test_unknown_related_entry_names_its_line(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\ntitle: Port\nrelated:\n  - tcp-states\n  - tls\n---\n"})
+    assert errors == ["content/linux/kb/port.md:5: unknown related: entry [[tls]]"]
+
+
+def test_missing_heading_anchor(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\ntitle: Port\n---\n[[tcp-states#states]]\n"})
+    assert errors == ["content/linux/kb/port.md:4: [[tcp-states#states]]: "
+                      "content/linux/kb/tcp-states.md has no heading #states; "
+                      "did you mean #the-11-states?"]
+
+
+def test_jinja_syntax_error_names_the_template_and_line(make_project):
+    project = make_project()
+    text = (project.root / "templates/layouts/page.html").read_text().replace(
+        "{% block main %}", "{% block main %}\n{% if page.title %}")
+    errors = broken_build(project, {"templates/layouts/page.html": text})
+    line = text.split("\n").index("{% endblock %}") + 1
+    assert errors == [
+        f"templates/layouts/page.html:{line}: template syntax error: Encountered unknown tag "
+        "'endblock'. You probably made a nesting mistake. Jinja is expecting this tag, but "
+        "currently looking for 'elif' or 'else' or 'endif'. The innermost block that needs to "
+        "be closed is 'if'."]
+
+
+def test_undefined_variable_in_a_template_is_an_error_not_empty_text(make_project):
+    project = make_project()
+    text = (project.root / "templates/layouts/page.html").read_text().replace(
+        "<h1>{{ page.title }}</h1>", "<h1>{{ page.titel }}</h1>")
+    errors = broken_build(project, {"templates/layouts/page.html": text})
+    line = text.split("\n").index("  <h1>{{ page.titel }}</h1>") + 1
+    assert errors[0] == (f"templates/layouts/page.html:{line}: UndefinedError: 'stepwise.content."
+                         "Page object' has no attribute 'titel' (rendering content/about.md)")
+
+
+def test_all_problems_of_one_build_are_reported_together(make_project):
+    errors = broken_build(make_project(), {
+        "content/linux/kb/port.md": "---\ntitle: Port\nlayout: nope\n---\n[[nope]]\n",
+        "content/linux/kb/new.md": "---\ntitle: [new\n---\n",
+    })
+    assert [e.split(": ")[0] for e in errors] == [
+        "content/linux/kb/new.md:2", "content/linux/kb/port.md:3", "content/linux/kb/port.md:5"]
+
+
+def test_menu_entry_to_a_missing_page(make_project):
+    project = make_project({"pricing.md": None})
+    with pytest.raises(ErrorList) as info:
+        project.build()
+    lines = [i + 1 for i, text in enumerate((project.root / "site.yaml").read_text().split("\n"))
+             if text == "  - page: pricing"]
+    assert len(lines) == 2  # the menu and the footer
+    assert [str(e) for e in info.value] == [
+        f"site.yaml:{n}: unknown menu entry [[pricing]]" for n in lines]
+
+
+def test_output_folder_not_made_by_stepwise_is_never_replaced(make_project):
+    project = make_project()
+    project.out.mkdir()
+    (project.out / "precious.txt").write_text("keep me")
+    with pytest.raises(ErrorList) as info:
+        project.build()
+    assert [str(e) for e in info.value] == [
+        "site: output folder exists and was not made by stepwise; choose another --out "
+        "or empty it first"]
+    assert (project.out / "precious.txt").read_text() == "keep me"
+
+
+def test_output_folder_may_not_be_the_project(make_project):
+    project = make_project()
+    from stepwise.build import build_site
+
+    with pytest.raises(ErrorList) as info:
+        build_site(project.root, project.root)
+    assert "output folder would replace" in str(info.value)
+
+
+def test_cli_prints_errors_one_per_line_and_exits_non_zero(make_project):
+    project = make_project({"linux/kb/port.md": "---\ntitle: Port\n---\n[[nope]] [[prot]]\n"})
+    run = subprocess.run([sys.executable, str(REPO / "build.py"), "build"], cwd=project.root,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "content/linux/kb/port.md:4: unknown wiki-link [[nope]]",
+        "content/linux/kb/port.md:4: unknown wiki-link [[prot]]; did you mean [[port]]?",
+        "build failed: 2 errors; the previous output was kept",
+    ]
