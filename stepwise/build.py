@@ -191,6 +191,7 @@ def compile_pages(
         compiler = PageCompiler(page, md, links, errors, warnings)
         page.html = compiler.render_body(tokens[page.url])
         compiler.check_references()
+        compiler.render_lead()
         compiler.compile_trace()
     if only is None:
         errors.extend(check_menu(config, links))
@@ -249,9 +250,11 @@ class PageCompiler:
         return (f'<a class="wikilink" href="{escape(href)}" '
                 f'data-ref="{escape(self.links.shortest_ref(target))}">{escape(label)}</a>')
 
-    def render_markdown(self, text: str, first_line: int) -> tuple[str, list[str]]:
+    def render_markdown(self, text: str, first_line: int, *, inline: bool = False
+                        ) -> tuple[str, list[str]]:
+        """Render Markdown found in the frontmatter (step texts, the lead)."""
         problems = Problems()
-        tokens = parse(self.md, text, first_line)
+        tokens = parse(self.md, text, first_line, inline=inline)
         html, directives = render_tokens(self.md, tokens, self.resolve, problems, first_line)
         self._record(problems)
         return html, directives
@@ -270,6 +273,13 @@ class PageCompiler:
             self.errors.append(FrontmatterError("::player appears more than once",
                                                 self.page.shown, self._directive_line("player")))
         return html
+
+    def render_lead(self) -> None:
+        """``lead:`` is inline Markdown (code, emphasis, wiki-links)."""
+        lead = self.page.meta.get("lead")
+        if isinstance(lead, str):
+            line = self.page.source_file.yaml.text_start_line(("lead",)) or 1
+            self.page.lead_html = self.render_markdown(lead, line, inline=True)[0]
 
     def check_references(self) -> None:
         """Resolve ``related:`` and ``labs:``; each entry counts as a link for backlinks."""
@@ -373,6 +383,7 @@ class SiteRenderer:
             "i18n": i18n,
             "ui": ui,
             "content": Markup(page.html),
+            "lead": Markup(page.lead_html),
             "asset": asset,
             "href": href,
             "canonical_url": base + page.url.lstrip("/"),
@@ -405,7 +416,7 @@ class SiteRenderer:
         whatever URL was missing, so relative links would break."""
         front = self.tree.by_url["/"]
         context = self.page_context(front, absolute=True)
-        context.update(content=Markup(""), breadcrumb=[], sidebar=None, children=[],
+        context.update(content=Markup(""), lead=Markup(""), breadcrumb=[], sidebar=None, children=[],
                        backlinks=[], related=[], labs=[], label="", tags=[], trace=None,
                        canonical_url=self.config.base_url + url.lstrip("/"))
         template = load_template(self.env, name, self.project.templates)

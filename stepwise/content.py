@@ -52,7 +52,8 @@ class Page:
             (``linux/how/tcp-handshake``; empty for the front page).
         is_index: True for a section's ``_index.md``.
         meta: the frontmatter; ``source_file`` the split source (lines, body).
-        Later stages fill ``headings``, ``html``, ``links_out`` and ``trace``.
+        Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` and
+            ``trace``.
     """
 
     source: Path
@@ -66,6 +67,7 @@ class Page:
     source_file: SourceFile
     headings: list[tuple[int, str, str]] = field(default_factory=list)
     html: str = ""
+    lead_html: str = ""
     links_out: set[str] = field(default_factory=set)
     trace: dict[str, Any] | None = None
 

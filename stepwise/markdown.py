@@ -138,13 +138,21 @@ def render_tokens(
         "problems": problems,
         "first_line": first_line,
     }
-    html = md.renderer.render(tokens, md.options, env)
+    if len(tokens) == 1 and tokens[0].type == "inline":
+        html = md.renderer.renderInline(tokens[0].children or [], md.options, env)
+    else:
+        html = md.renderer.render(tokens, md.options, env)
     return html, list(env.get("directives", []))
 
 
-def parse(md: MarkdownIt, text: str, first_line: int) -> list[Token]:
-    """Parse ``text`` whose first line is line ``first_line`` of its file."""
-    return md.parse(text, {"first_line": first_line})
+def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False) -> list[Token]:
+    """Parse ``text`` whose first line is line ``first_line`` of its file.
+
+    With ``inline``, ``text`` is one paragraph's worth of inline Markdown (a ``lead:``),
+    rendered without the ``<p>``.
+    """
+    env = {"first_line": first_line}
+    return md.parseInline(text, env) if inline else md.parse(text, env)
 
 
 def highlight_css() -> str:

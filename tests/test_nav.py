@@ -1,0 +1,50 @@
+"""Breadcrumb and sidebar built from the content tree."""
+
+from __future__ import annotations
+
+from stepwise.content import load_pages
+from stepwise.links import relative_url
+from stepwise.nav import SiteTree
+from tests.conftest import BASE_CONTENT
+
+
+def tree(tmp_path, extra=None):
+    files = dict(BASE_CONTENT, **(extra or {}))
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    pages = load_pages(tmp_path).pages
+    return SiteTree(pages), {p.url: p for p in pages}
+
+
+def test_breadcrumb_links_every_level_but_the_page_itself(tmp_path):
+    site, by_url = tree(tmp_path)
+    page = by_url["/linux/how/tcp-handshake/"]
+    crumbs = site.breadcrumb(page, lambda t: relative_url(page.url, t.url), "home")
+    assert [(c.title, c.href, c.current) for c in crumbs] == [
+        ("home", "../../../index.html", False),
+        ("linux", "../../index.html", False),
+        ("how", "../index.html", False),
+        ("tcp-handshake", None, True),
+    ]
+
+
+def test_sidebar_lists_sections_by_order_and_expands_the_current_one(tmp_path):
+    site, by_url = tree(tmp_path, {"linux/lessons/_index.md": "---\ntitle: Lessons\norder: 1\n---\n"})
+    page = by_url["/linux/kb/port/"]
+    side = site.sidebar(page, lambda t: t.url, "Introduction")
+    assert side is not None and side.title == "Linux"
+    assert [(e.title, e.href) for e in side.children] == [
+        ("Introduction", "/linux/"), ("Lessons", "/linux/lessons/"),
+        ("How it works", "/linux/how/"), ("Knowledge base", "/linux/kb/")]
+    kb = side.children[3]
+    assert kb.meta["open"] is True
+    assert [(p.title, p.current) for p in kb.children] == [
+        ("Port", True), ("TCP handshake", False), ("TCP states", False)]
+    assert side.children[2].children == ()
+
+
+def test_no_sidebar_outside_a_tutorial(tmp_path):
+    site, by_url = tree(tmp_path)
+    assert site.sidebar(by_url["/pricing/"], lambda t: t.url, "Introduction") is None

@@ -1,0 +1,135 @@
+"""The real site: build content/ end to end and check what a reader gets."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from stepwise.build import build_site
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Links(HTMLParser):
+    """Collects hrefs/srcs, element ids, and elements by (tag, class)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.ids: set[str] = set()
+        self.current: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for key in ("href", "src"):
+            if a.get(key):
+                self.urls.append(str(a[key]))
+        if a.get("id"):
+            self.ids.add(str(a["id"]))
+        if a.get("aria-current") == "page" and a.get("href"):
+            self.current.append(str(a["href"]))
+
+
+def parse(path: Path) -> Links:
+    parser = Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "site"
+    build_site(REPO, out)
+    return out
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_every_internal_link_and_anchor_resolves(site: Path):
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        if page.name == "404.html":
+            continue  # its links are absolute (base_url): it is served at any missing URL
+        for url in parse(page).urls:
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith("//"):
+                broken.append(f"{page.relative_to(site)}: external URL {url}")
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)}: {url} (no such file)")
+            elif parts.fragment and target.suffix == ".html" and \
+                    parts.fragment not in parse(target).ids:
+                broken.append(f"{page.relative_to(site)}: {url} (no such id)")
+    assert broken == []
+
+
+def test_lesson_page_breadcrumb_sidebar_and_related(site: Path):
+    html = (site / "linux/how/tcp-handshake/index.html").read_text(encoding="utf-8")
+    crumbs = html.split('class="breadcrumb"', 1)[1].split("</nav>", 1)[0]
+    assert [c.split("<", 1)[0] for c in crumbs.split('">')[2:]] == \
+        ["home", "linux", "how", "tcp-handshake"]
+    sidebar = html.split('class="sidebar"', 1)[1].split("</nav>", 1)[0]
+    for title in ("Introduction", "Lessons", "How it works", "Simulator", "Knowledge base",
+                  "Interview prep"):
+        assert f">{title}</a>" in sidebar
+    assert parse(site / "linux/how/tcp-handshake/index.html").current == ["index.html"]
+    assert '<p class="eyebrow">how/network</p>' in html
+    related = html.split('id="sw-related"', 1)[1].split("</section>", 1)[0]
+    assert [r.split("</code>")[0] for r in related.split("<code>")[1:]] == \
+        ["kb/tcp-handshake", "tcp-states", "port", "tls-handshake"]
+    labs = html.split('id="sw-labs"', 1)[1].split("</section>", 1)[0]
+    assert "../../labs/intermediate-02-tcp-handshake/index.html" in labs
+
+
+def test_knowledge_base_article_lists_its_backlinks(site: Path):
+    html = (site / "linux/kb/tcp-states/index.html").read_text(encoding="utf-8")
+    backlinks = html.split('id="sw-backlinks"', 1)[1].split("</section>", 1)[0]
+    assert '../../how/tcp-handshake/index.html' in backlinks
+
+
+def test_section_lists_its_children_by_order(site: Path):
+    html = (site / "linux/kb/index.html").read_text(encoding="utf-8")
+    listing = html.split('id="sw-in-section"', 1)[1].split("</section>", 1)[0]
+    hrefs = [h.split('"', 1)[0] for h in listing.split('href="')[1:]]
+    assert hrefs == ["tcp-handshake/index.html", "tcp-states/index.html", "port/index.html",
+                     "tls-handshake/index.html"]
+
+
+def test_sitemap_and_404_use_base_url(site: Path):
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<loc>https://linuxlab.example.org/linux/how/tcp-handshake/</loc>" in sitemap
+    assert 'href="https://linuxlab.example.org/static/css/site.css"' in \
+        (site / "404.html").read_text(encoding="utf-8")
+
+
+def test_code_is_highlighted_with_classes_not_inline_styles(site: Path):
+    html = (site / "linux/labs/intermediate-02-tcp-handshake/index.html").read_text("utf-8")
+    assert '<pre class="highlight"><code class="language-console">' in html
+    assert 'style="' not in html
+
+
+def test_two_builds_are_byte_identical(site: Path, tmp_path: Path):
+    again = tmp_path / "again"
+    build_site(REPO, again)
+    assert digest(again) == digest(site)
+
+
+def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
+    # nothing in the output depends on where the project lives
+    copy = tmp_path / "copy"
+    for name in ("site.yaml", "content", "templates", "static"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)
+    build_site(copy, copy / "site")
+    first = tmp_path / "first"
+    build_site(REPO, first)
+    assert digest(copy / "site") == digest(first)
