@@ -52,8 +52,9 @@ class Page:
             (``linux/how/tcp-handshake``; empty for the front page).
         is_index: True for a section's ``_index.md``.
         meta: the frontmatter; ``source_file`` the split source (lines, body).
-        Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` and
-            ``trace``.
+        Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` (URLs
+            of the pages it links), ``ref_slugs`` (the last segment of every
+            reference it makes, for incremental rebuilds) and ``trace``.
     """
 
     source: Path
@@ -69,6 +70,7 @@ class Page:
     html: str = ""
     lead_html: str = ""
     links_out: set[str] = field(default_factory=set)
+    ref_slugs: set[str] = field(default_factory=set)
     trace: dict[str, Any] | None = None
 
     @property
@@ -143,41 +145,58 @@ def load_pages(content_dir: Path, *, include_drafts: bool = False) -> LoadResult
 
     Args:
         content_dir: the content folder.
-        include_drafts: keep pages with ``draft: true`` (they are dropped otherwise,
-            but still known so that a link to one gets a precise error).
+        include_drafts: unused here (drafts are always loaded, so that a link to one
+            gets a precise error); the build decides whether to publish them.
 
     Returns:
-        A :class:`LoadResult`; ``pages`` are sorted by URL. Drafts that are not
-        included are in ``pages`` with ``meta['draft']`` true; the build drops them.
-        Errors are collected, not raised, so that one build reports them all.
+        A :class:`LoadResult`; ``pages`` are sorted by URL. Errors are collected, not
+        raised, so that one build reports them all.
     """
     errors: list[BuildError] = []
     warnings: list[BuildError] = []
     pages: list[Page] = []
-    root = content_dir.resolve()
     if not content_dir.is_dir():
         errors.append(BuildError("content folder not found", display_path(content_dir)))
         return LoadResult([], errors, warnings)
-    for path in sorted(content_dir.rglob("*.md")):
-        rel = PurePosixPath(path.relative_to(content_dir).as_posix())
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        shown = display_path(path)
-        try:
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                raise FrontmatterError(
-                    "symlink points outside the content folder; copy the file in instead",
-                    shown,
-                )
-            page = _load_page(path, rel, shown)
-        except BuildError as err:
-            errors.append(err)
-            continue
-        warnings.extend(_check_meta(page, errors))
-        pages.append(page)
-    errors.extend(_check_collisions(pages))
+    for path in page_files(content_dir):
+        page, page_errors, page_warnings = load_page_file(path, content_dir)
+        errors.extend(page_errors)
+        warnings.extend(page_warnings)
+        if page is not None:
+            pages.append(page)
+    errors.extend(check_collisions(pages))
     pages.sort(key=lambda p: p.url)
     return LoadResult(pages, errors, warnings)
+
+
+def page_files(content_dir: Path) -> list[Path]:
+    """Every page source under ``content_dir``: ``*.md``, sorted, hidden ones skipped."""
+    return [
+        path for path in sorted(content_dir.rglob("*.md"))
+        if not any(part.startswith(".") for part in path.relative_to(content_dir).parts)
+    ]
+
+
+def load_page_file(
+    path: Path, content_dir: Path
+) -> tuple[Page | None, list[BuildError], list[BuildError]]:
+    """Load one page source: ``(page or None, errors, warnings)``.
+
+    A page with frontmatter type errors is still returned (with the wrong values
+    dropped) so that links to it resolve and only its own errors are reported.
+    """
+    rel = PurePosixPath(path.relative_to(content_dir).as_posix())
+    shown = display_path(path)
+    errors: list[BuildError] = []
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(content_dir.resolve()):
+            raise FrontmatterError(
+                "symlink points outside the content folder; copy the file in instead", shown)
+        page = _load_page(path, rel, shown)
+    except BuildError as err:
+        return None, [err], []
+    warnings = _check_meta(page, errors)
+    return page, errors, warnings
 
 
 def _load_page(path: Path, rel: PurePosixPath, shown: str) -> Page:
@@ -261,7 +280,8 @@ def _type_message(key: str, value: object) -> str:
     return f"'{key}' must be {word} (got {got}), e.g. '{example}'"
 
 
-def _check_collisions(pages: list[Page]) -> list[BuildError]:
+def check_collisions(pages: list[Page]) -> list[BuildError]:
+    """Two pages on one permalink (or permalinks differing only by case) are errors."""
     errors: list[BuildError] = []
     by_key: dict[str, list[Page]] = {}
     for page in pages:
@@ -272,7 +292,8 @@ def _check_collisions(pages: list[Page]) -> list[BuildError]:
         group.sort(key=lambda p: p.shown)
         first = group[0]
         for other in group[1:]:
-            same = "the same permalink" if other.url == first.url else "permalinks that differ only by case"
+            same = ("the same permalink" if other.url == first.url
+                    else "a permalink that differs only by case from")
             errors.append(OutputError(
                 f"{same} {other.url} as {first.shown}; rename one of them",
                 other.shown,

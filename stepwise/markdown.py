@@ -24,6 +24,7 @@ from html import escape
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
@@ -110,7 +111,8 @@ def heading_ids(tokens: list[Token]) -> list[tuple[int, str, str]]:
         if tok.type == "heading_open":
             hid = tok.attrGet("id")
             inline = tokens[i + 1]
-            text = "".join(c.content for c in inline.children or [] if c.type in ("text", "code_inline"))
+            text = "".join(c.content for c in inline.children or []
+                           if c.type in ("text", "code_inline"))
             if hid:
                 out.append((int(tok.tag[1]), str(hid), text))
     return out
@@ -139,7 +141,9 @@ def render_tokens(
         "first_line": first_line,
     }
     if len(tokens) == 1 and tokens[0].type == "inline":
-        html = md.renderer.renderInline(tokens[0].children or [], md.options, env)
+        renderer = md.renderer
+        assert isinstance(renderer, RendererHTML)
+        html = renderer.renderInline(tokens[0].children or [], md.options, env)
     else:
         html = md.renderer.render(tokens, md.options, env)
     return html, list(env.get("directives", []))
@@ -160,7 +164,8 @@ def highlight_css() -> str:
     ``prefers-color-scheme: dark``."""
     light = HtmlFormatter(style="default").get_style_defs(".highlight")
     dark = HtmlFormatter(style="monokai").get_style_defs(".highlight")
-    light = "\n".join(line for line in light.splitlines() if not line.startswith(("pre", "td.", "span.linenos", ".highlight .hll", ".highlight  {")))
+    skip = ("pre", "td.", "span.linenos", ".highlight .hll", ".highlight  {")
+    light = "\n".join(line for line in light.splitlines() if not line.startswith(skip))
     dark = "\n".join(
         line for line in dark.splitlines()
         if line.startswith(".highlight .") and not line.startswith(".highlight .hll")

@@ -43,6 +43,10 @@ class SiteTree:
                 self._children.setdefault(parent, []).append(page)
         for kids in self._children.values():
             kids.sort(key=Page.sort_key)
+        self._linked_from: dict[str, list[Page]] = {}
+        for page in self.pages:
+            for url in page.links_out:
+                self._linked_from.setdefault(url, []).append(page)
 
     def children(self, section: Page) -> list[Page]:
         """Direct children of a section (its pages and sub-sections), by order then title."""
@@ -90,6 +94,6 @@ class SiteTree:
 
     def backlinks(self, page: Page, href: Href) -> list[NavLink]:
         """Pages whose text links to ``page``, by title."""
-        sources = [p for p in self.pages if p is not page and page.url in p.links_out]
+        sources = [p for p in self._linked_from.get(page.url, []) if p is not page]
         sources.sort(key=lambda p: (p.title.casefold(), p.url))
         return [NavLink(p.title, href(p), description=p.description) for p in sources]

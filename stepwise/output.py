@@ -86,8 +86,9 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) 
     static_files: dict[str, Path] = {}
     if static_dir is not None and static_dir.is_dir():
         for src in sorted(static_dir.rglob("*")):
-            if src.is_file() and not any(p.startswith(".") for p in src.relative_to(static_dir).parts):
-                static_files["static/" + src.relative_to(static_dir).as_posix()] = src
+            inside = src.relative_to(static_dir)
+            if src.is_file() and not any(p.startswith(".") for p in inside.parts):
+                static_files["static/" + inside.as_posix()] = src
     for rel, src in static_files.items():
         if rel in files:
             raise OutputError(

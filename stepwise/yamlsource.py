@@ -74,10 +74,9 @@ def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
                 return v, v.start_mark.line
-    if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-        if 0 <= key < len(node.value):
-            v = node.value[key]
-            return v, v.start_mark.line
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        v = node.value[key]
+        return v, v.start_mark.line
     return None
 
 

@@ -1,0 +1,167 @@
+"""Stage 4, one page at a time: render its Markdown (body, lead, step texts) with its
+wiki-links resolved, check ``related:`` and ``labs:``, and compile its trace.
+
+Every problem is recorded with the page's path and the line in its file. What a page
+read from other pages (``links_out``, ``ref_slugs``) is recorded too: backlinks and
+incremental rebuilds are computed from it.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from .config import SiteConfig
+from .content import Page
+from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
+from .links import LinkIndex, relative_url
+from .markdown import Problems, parse, render_tokens
+
+
+def check_menu(config: SiteConfig, links: LinkIndex) -> list[BuildError]:
+    """Every ``page:`` of the menu and footer must name one published page."""
+    errors: list[BuildError] = []
+    stack = [*config.menu, *config.footer]
+    while stack:
+        entry = stack.pop()
+        stack.extend(entry.children)
+        if entry.page is not None:
+            try:
+                links.resolve(entry.page, what="menu entry")
+            except LinkError as err:
+                errors.append(err.located(display_path(config.path), entry.line))
+    return errors
+
+
+class PageCompiler:
+    """Renders one page's Markdown (body and step texts) and compiles its trace,
+    recording every problem with the page's path and the line in its file."""
+
+    def __init__(self, page: Page, md: MarkdownIt, links: LinkIndex,
+                 errors: list[BuildError], warnings: list[BuildError]):
+        self.page, self.md, self.links = page, md, links
+        self.errors, self.warnings = errors, warnings
+
+    def compile(self, tokens: list[Any], layouts: list[str], templates_name: str) -> None:
+        """Run every step for the page; results land on the page, problems in the lists."""
+        page = self.page
+        page.links_out, page.ref_slugs, page.trace = set(), set(), None
+        page.html = page.lead_html = ""
+        if page.layout not in layouts:
+            self.errors.append(FrontmatterError(
+                f"unknown layout '{page.layout}'; known layouts: {', '.join(layouts)}"
+                f" (templates in {templates_name}/layouts/)",
+                page.shown, page.line_of("layout")))
+        page.html = self.render_body(tokens)
+        self.check_references()
+        self.render_lead()
+        self.compile_trace()
+
+    def _note_ref(self, ref: str) -> None:
+        target = ref.partition("#")[0].strip()
+        self.page.ref_slugs.add(target.split("/")[-1])
+
+    def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
+        """Render one wiki-link token as an ``<a>`` (see :mod:`stepwise.wikilinks`)."""
+        ref = meta["target"]
+        self._note_ref(ref)
+        try:
+            target, anchor = self.links.resolve(ref)
+            self.links.check_anchor(target, anchor, ref)
+        except LinkError as err:
+            problems.errors.append((meta.get("line"), err.message))
+            return escape(meta["label"] or ref)
+        if target is not self.page:
+            self.page.links_out.add(target.url)
+        label = meta["label"] or target.title
+        href = relative_url(self.page.url, target.url, anchor)
+        return (f'<a class="wikilink" href="{escape(href)}" '
+                f'data-ref="{escape(self.links.shortest_ref(target))}">{escape(label)}</a>')
+
+    def render_markdown(self, text: str, first_line: int, *, inline: bool = False
+                        ) -> tuple[str, list[str]]:
+        """Render Markdown found in the frontmatter (step texts, the lead)."""
+        problems = Problems()
+        tokens = parse(self.md, text, first_line, inline=inline)
+        html, directives = render_tokens(self.md, tokens, self.resolve, problems, first_line)
+        self._record(problems)
+        return html, directives
+
+    def render_body(self, tokens: list[Any]) -> str:
+        problems = Problems()
+        html, directives = render_tokens(self.md, tokens, self.resolve, problems,
+                                         self.page.source_file.body_line)
+        self._record(problems)
+        if "player" in directives and "simulation" not in self.page.meta:
+            self.errors.append(FrontmatterError(
+                "::player needs a simulation: add 'simulation:' and 'steps:' to the "
+                "frontmatter, or remove the ::player line", self.page.shown,
+                self._directive_line("player")))
+        if directives.count("player") > 1:
+            self.errors.append(FrontmatterError("::player appears more than once",
+                                                self.page.shown, self._directive_line("player")))
+        return html
+
+    def render_lead(self) -> None:
+        """``lead:`` is inline Markdown (code, emphasis, wiki-links)."""
+        lead = self.page.meta.get("lead")
+        if isinstance(lead, str):
+            line = self.page.source_file.yaml.text_start_line(("lead",)) or 1
+            self.page.lead_html = self.render_markdown(lead, line, inline=True)[0]
+
+    def check_references(self) -> None:
+        """Resolve ``related:`` and ``labs:``; each entry counts as a link for backlinks."""
+        for key in ("related", "labs"):
+            for i, ref in enumerate(self.page.meta.get(key, []) or []):
+                self._note_ref(str(ref))
+                try:
+                    target, anchor = self.links.resolve(str(ref), what=f"{key}: entry")
+                    self.links.check_anchor(target, anchor, str(ref))
+                except LinkError as err:
+                    self.errors.append(err.located(self.page.shown, self.page.line_of(key, i)))
+                    continue
+                if target is not self.page:
+                    self.page.links_out.add(target.url)
+
+    def compile_trace(self) -> None:
+        meta = self.page.meta
+        if "simulation" not in meta and "steps" not in meta:
+            return
+        if "simulation" not in meta:
+            self.errors.append(TraceError(
+                "'steps:' needs a 'simulation:' (e.g. simulation: {model: tcp, ...})",
+                self.page.shown, self.page.line_of("steps")))
+            return
+        from .trace import compile_trace
+
+        steps = meta.get("steps")
+        yaml_doc = self.page.source_file.yaml
+
+        def render_text(text: str) -> str:
+            index = next((i for i, s in enumerate(steps or [])
+                          if isinstance(s, dict) and s.get("text") == text), None)
+            line = (yaml_doc.text_start_line(("steps", index, "text")) if index is not None
+                    else self.page.line_of("steps")) or 1
+            return self.render_markdown(text, line)[0]
+
+        try:
+            self.page.trace = compile_trace(meta["simulation"], steps, seed=self.page.refpath
+                                            or self.page.slug, render_text=render_text)
+        except TraceError as err:
+            self.errors.append(err.located(self.page.shown, self.page.line_of(*err.keypath)))
+
+    def _record(self, problems: Problems) -> None:
+        for line, message in problems.errors:
+            self.errors.append(LinkError(message, self.page.shown, line))
+        for line, message in problems.warnings:
+            self.warnings.append(BuildError(message, self.page.shown, line))
+
+    def _directive_line(self, name: str) -> int | None:
+        for i, line in enumerate(self.page.source_file.body.split("\n")):
+            if line.strip() == f"::{name}":
+                return self.page.source_file.body_line + i
+        return None
+
+

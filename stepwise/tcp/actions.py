@@ -1,0 +1,103 @@
+"""The action vocabulary lessons are written in: ``ENDPOINT VERB [ARG]``, ``deliver``, ``drop``.
+
+Examples: ``server listen``, ``client connect``, ``client send 120``, ``server close``,
+``client abort``, ``client timeout``, ``deliver``, ``drop``. See docs/actions.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from .endpoint import MAX_SEND
+
+#: The two endpoints an action may name.
+ENDPOINTS: tuple[str, ...] = ("client", "server")
+#: Verbs an endpoint does, and the argument each takes (None: no argument).
+ENDPOINT_VERBS: dict[str, str | None] = {
+    "listen": None,
+    "connect": None,
+    "send": "BYTES",
+    "close": None,
+    "abort": None,
+    "timeout": None,
+}
+#: Verbs of the network, written alone.
+NETWORK_VERBS: tuple[str, ...] = ("deliver", "drop")
+
+
+class ActionSyntaxError(ValueError):
+    """An action string that is not in the vocabulary; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One parsed action.
+
+    Attributes:
+        endpoint: ``"client"`` or ``"server"``, or None for a network verb.
+        verb: one of :data:`ENDPOINT_VERBS` or :data:`NETWORK_VERBS`.
+        nbytes: the byte count of ``send`` (1 .. 65535), else None.
+    """
+
+    endpoint: str | None
+    verb: str
+    nbytes: int | None = None
+
+    def __str__(self) -> str:
+        words = [self.endpoint, self.verb, None if self.nbytes is None else str(self.nbytes)]
+        return " ".join(w for w in words if w is not None)
+
+    def __repr__(self) -> str:
+        return f"Action({str(self)!r})"
+
+
+def _vocabulary() -> list[str]:
+    words = [f"{e} {v}" + (" 120" if arg else "") for e in ENDPOINTS
+             for v, arg in ENDPOINT_VERBS.items()]
+    return words + list(NETWORK_VERBS)
+
+
+def _suggest(text: str) -> str:
+    close = difflib.get_close_matches(text, _vocabulary(), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def describe_vocabulary() -> str:
+    """One line naming every verb, used in error messages."""
+    verbs = ", ".join(v + (f" {a}" if a else "") for v, a in ENDPOINT_VERBS.items())
+    return (f"an action is 'client VERB' or 'server VERB' with VERB one of {verbs}; "
+            f"or the network's {' or '.join(NETWORK_VERBS)}")
+
+
+def parse_action(text: str) -> Action:
+    """Parse an action string (extra spaces allowed, case sensitive).
+
+    Raises:
+        ActionSyntaxError: unknown endpoint or verb (the message lists the verbs and
+            suggests the closest action), a missing or bad byte count, or an
+            argument where none is taken.
+    """
+    words = text.split()
+    if not words:
+        raise ActionSyntaxError(f"empty action: {describe_vocabulary()}")
+    shown = " ".join(words)
+    if words[0] in NETWORK_VERBS:
+        if len(words) > 1:
+            raise ActionSyntaxError(f"'{words[0]}' takes no argument, got '{shown}'")
+        return Action(None, words[0])
+    if words[0] not in ENDPOINTS or len(words) < 2 or words[1] not in ENDPOINT_VERBS:
+        raise ActionSyntaxError(f"unknown action '{shown}': {describe_vocabulary()}"
+                                f"{_suggest(shown)}")
+    endpoint, verb, args = words[0], words[1], words[2:]
+    if ENDPOINT_VERBS[verb] is None:
+        if args:
+            raise ActionSyntaxError(f"'{endpoint} {verb}' takes no argument, got '{shown}'")
+        return Action(endpoint, verb)
+    example = f"e.g. '{endpoint} {verb} 120'"
+    if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_SEND:
+        raise ActionSyntaxError(
+            f"'{endpoint} {verb}' needs a byte count from 1 to {MAX_SEND}, {example}"
+            + (f", got '{shown}'" if args else "")
+        )
+    return Action(endpoint, verb, int(args[0]))
