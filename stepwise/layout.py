@@ -10,6 +10,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+import jinja2
 from markupsafe import Markup
 
 from .config import MenuEntry, SiteConfig
@@ -28,10 +29,11 @@ class SiteRenderer:
     """Stage 5: fills the layouts for every page, plus 404.html, sitemap.xml and the
     generated highlight CSS."""
 
-    def __init__(self, project: Project, config: SiteConfig, pages: list[Page], links: LinkIndex):
+    def __init__(self, project: Project, config: SiteConfig, pages: list[Page], links: LinkIndex,
+                 env: jinja2.Environment | None = None):
         self.project, self.config, self.pages, self.links = project, config, pages, links
         self.tree = SiteTree(pages)
-        self.env = create_environment(project.templates)
+        self.env = env or create_environment(project.templates)
 
     def site_files(self) -> dict[str, bytes]:
         """The files that are not pages: 404.html, sitemap.xml, the highlight CSS.

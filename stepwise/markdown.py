@@ -17,6 +17,7 @@ every heading id) before it resolves the first link.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class Problems:
     warnings: list[tuple[int | None, str]] = field(default_factory=list)
 
 
+_FORMATTER = HtmlFormatter(nowrap=True)  # building one computes its whole stylesheet
+
+
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     if not lang:
         return ""
@@ -59,7 +63,7 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
         lexer = get_lexer_by_name(lang)
     except ClassNotFound:
         return ""
-    body = pygments_highlight(code, lexer, HtmlFormatter(nowrap=True))
+    body = pygments_highlight(code, lexer, _FORMATTER)
     return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
 
 
@@ -159,6 +163,7 @@ def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False) -
     return md.parseInline(text, env) if inline else md.parse(text, env)
 
 
+@functools.cache
 def highlight_css() -> str:
     """Pygments CSS for the ``.highlight`` class: a light theme, and a dark one under
     ``prefers-color-scheme: dark``."""

@@ -1,16 +1,27 @@
 """Navigation built from the content tree: breadcrumb, tutorial sidebar, section
-listings, backlinks. Pure functions of the pages; links are made relative to the page
-being rendered by the ``href`` callable the renderer passes in.
+listings, backlinks, previous/next, the on-page contents, tags and reading time. Pure
+functions of the pages; links are made relative to the page being rendered by the
+``href`` callable the renderer passes in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .content import Page
+from .content import Page, slugify
 
 Href = Callable[[Page], str]
+
+#: Reading speed for :func:`reading_minutes`, in words per minute.
+WORDS_PER_MINUTE = 200
+#: Fewer h2/h3 headings than this and a page gets no table of contents.
+TOC_MIN_HEADINGS = 3
+
+_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
 
 
 @dataclass(frozen=True)
@@ -97,3 +108,87 @@ class SiteTree:
         sources = [p for p in self._linked_from.get(page.url, []) if p is not page]
         sources.sort(key=lambda p: (p.title.casefold(), p.url))
         return [NavLink(p.title, href(p), description=p.description) for p in sources]
+
+    def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
+        """The pages before and after ``page`` in its section, by order then title.
+
+        Sub-sections (index pages) are skipped; pages outside a tutorial (the front
+        page, the top-level pages) and section pages have no neighbours.
+        """
+        parent = page.section_url
+        if page.is_index or parent is None or parent == "/" or parent not in self.by_url:
+            return None, None
+        siblings = [p for p in self._children.get(parent, []) if not p.is_index]
+        at = next((i for i, p in enumerate(siblings) if p is page), None)
+        if at is None:
+            return None, None
+        return (siblings[at - 1] if at > 0 else None,
+                siblings[at + 1] if at + 1 < len(siblings) else None)
+
+    def ancestors(self, page: Page) -> list[Page]:
+        """The sections above ``page``, from its tutorial down to its parent (the front
+        page excluded)."""
+        parts = page.url.strip("/").split("/") if page.url != "/" else []
+        found = (self.by_url.get("/" + "/".join(parts[:i]) + "/") for i in range(1, len(parts)))
+        return [p for p in found if p is not None]
+
+    def tags(self) -> dict[str, tuple[str, list[Page]]]:
+        """Every tag of the pages: ``{slug: (label, pages)}``, by slug; the pages of a
+        tag by title. The label is the tag as first written (pages by URL)."""
+        found: dict[str, tuple[str, list[Page]]] = {}
+        for page in self.pages:
+            for tag in page_tags(page):
+                label, pages = found.setdefault(slugify(tag), (tag, []))
+                if page not in pages:
+                    pages.append(page)
+        for _label, pages in found.values():
+            pages.sort(key=lambda p: (p.title.casefold(), p.url))
+        return dict(sorted(found.items()))
+
+
+def page_tags(page: Page) -> list[str]:
+    """The page's ``tags:``, as strings, without empty ones or repeats."""
+    out: list[str] = []
+    for tag in page.meta.get("tags", []) or []:
+        text = str(tag).strip()
+        if text and slugify(text) not in {slugify(t) for t in out}:
+            out.append(text)
+    return out
+
+
+def tag_url(tag: str) -> str:
+    """The site-root URL of a tag's page: ``/tags/tcp/``."""
+    return f"/tags/{slugify(tag)}/"
+
+
+def table_of_contents(headings: Sequence[tuple[int, str, str]],
+                      minimum: int = TOC_MIN_HEADINGS) -> list[NavLink]:
+    """The on-page contents: one link per h2 (``#id``) holding its h3s as children.
+
+    Returns [] when the page has fewer than ``minimum`` h2/h3 headings. An h3 before
+    any h2 is listed at the top level.
+    """
+    kept = [(level, hid, text) for level, hid, text in headings if level in (2, 3)]
+    if len(kept) < minimum:
+        return []
+    entries: list[tuple[str, str, list[NavLink]]] = []
+    for level, hid, text in kept:
+        if level == 3 and entries:
+            entries[-1][2].append(NavLink(text, f"#{hid}"))
+        else:
+            entries.append((text, f"#{hid}", []))
+    return [NavLink(text, href, children=tuple(kids)) for text, href, kids in entries]
+
+
+def word_count(html: str) -> int:
+    """Words in an HTML fragment's text (tags dropped; ``TIME-WAIT`` is one word)."""
+    return len(_WORD.findall(_TAG.sub(" ", html)))
+
+
+def reading_minutes(page: Page) -> int:
+    """Minutes to read the page at :data:`WORDS_PER_MINUTE`, rounded up, at least 1:
+    its lead, its body and, for a lesson, its steps' titles and texts."""
+    words = word_count(page.lead_html) + word_count(page.html)
+    for step in (page.trace or {}).get("steps", []):
+        words += word_count(str(step.get("title", ""))) + word_count(str(step.get("html", "")))
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))

@@ -22,12 +22,13 @@ a template, or any update after a failed one falls back to a full build.
 
 from __future__ import annotations
 
-import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import jinja2.meta
 
 from .compile import PageCompiler, check_menu
@@ -38,9 +39,8 @@ from .layout import SiteRenderer
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .project import Project
-from .render import known_layouts
-
-Stamp = tuple[int, int]  # (mtime_ns, size)
+from .render import create_environment, known_layouts
+from .snapshot import Snapshot, folder_files
 
 
 @dataclass
@@ -75,15 +75,6 @@ class Rebuild:
                 f"{self.seconds * 1000:.0f} ms" + (f" ({what})" if what else ""))
 
 
-def _stamp(path: Path) -> Stamp:
-    st = path.stat()
-    return (st.st_mtime_ns, st.st_size)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 class SiteBuild:
     """A site build that can be updated after edits.
 
@@ -99,17 +90,17 @@ class SiteBuild:
         self.ok = False
         self.warnings: list[BuildError] = []
         self.outputs: dict[str, bytes] = {}
-        # per source file: stamp, content digest, page (None when it failed to load)
-        self._stamps: dict[Path, Stamp] = {}
-        self._digests: dict[Path, str] = {}
+        # what the last build read, to find edits; pages by source file
+        self._content = Snapshot()
+        self._templates = Snapshot()
+        self._static = Snapshot()
+        self._config_snap = Snapshot()
         self._pages: dict[Path, Page] = {}
         self._tokens: dict[Path, list[Any]] = {}
         self._page_warnings: dict[Path, list[BuildError]] = {}
-        self._template_stamps: dict[str, Stamp] = {}
-        self._static_stamps: dict[str, Stamp] = {}
-        self._config_stamp: Stamp | None = None
         self._uses: dict[str, set[str]] = {}  # layout template -> templates it reads
         self._md: Any = None
+        self._env: jinja2.Environment | None = None
 
     # -- public ---------------------------------------------------------------------
 
@@ -121,19 +112,21 @@ class SiteBuild:
         """
         started = time.perf_counter()
         self.ok = False
+        self._config_snap = Snapshot.take([self.project.config]
+                                          if self.project.config.is_file() else [])
         self.config = self._load_config()
-        self._config_stamp = _stamp(self.project.config)
-        self._stamps, self._digests, self._pages, self._tokens = {}, {}, {}, {}
-        self._page_warnings = {}
+        self._pages, self._tokens, self._page_warnings = {}, {}, {}
         errors: list[BuildError] = []
         if not self.project.content.is_dir():
             raise ErrorList([BuildError("content folder not found",
                                         display_path(self.project.content))])
-        for path in page_files(self.project.content):
+        files = page_files(self.project.content)
+        self._content = Snapshot.take(files)
+        for path in files:
             errors.extend(self._load(path))
-        self._template_stamps = self._scan(self.project.templates)
-        self._static_stamps = self._scan(self.project.static)
-        self._uses, self._md = {}, None
+        self._templates = Snapshot.take(folder_files(self.project.templates))
+        self._static = Snapshot.take(folder_files(self.project.static))
+        self._uses, self._md, self._env = {}, None, None
         urls = set(self._published_urls())
         pages, links = self._compile(urls, errors)
         outputs = self._render(pages, links, urls)
@@ -144,7 +137,8 @@ class SiteBuild:
             full=True, rendered=sorted(self._published_urls()),
             changed=sorted(p for p, b in outputs.items() if old.get(p) != b),
             removed=sorted(set(old) - set(outputs)),
-            static_changed=sorted(self._static_stamps), pages=len(self._published_urls()),
+            static_changed=sorted(self._static_names(self._static.files)),
+            pages=len(self._published_urls()),
             seconds=time.perf_counter() - started, inputs=[],
         )
 
@@ -184,9 +178,6 @@ class SiteBuild:
 
     def _load(self, path: Path) -> list[BuildError]:
         """(Re)load one source file into the state; returns its load errors."""
-        data_stamp = _stamp(path)
-        self._stamps[path] = data_stamp
-        self._digests[path] = _digest(path.read_bytes())
         page, errors, warnings = load_page_file(path, self.project.content)
         self._page_warnings[path] = warnings
         self._pages.pop(path, None)
@@ -198,20 +189,12 @@ class SiteBuild:
     def _published_urls(self) -> list[str]:
         return [p.url for p in self.pages]
 
-    def _scan(self, folder: Path) -> dict[str, Stamp]:
-        if not folder.is_dir():
-            return {}
-        return {
-            p.relative_to(folder).as_posix(): _stamp(p)
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)
-        }
+    def _static_names(self, paths: Iterable[Path]) -> list[str]:
+        return sorted(p.relative_to(self.project.static).as_posix() for p in paths)
 
     def _config_changed(self) -> bool:
-        try:
-            return _stamp(self.project.config) != self._config_stamp
-        except FileNotFoundError:
-            return True
+        files = [self.project.config] if self.project.config.is_file() else []
+        return bool(self._config_snap.compare(files)[1])
 
     def _compile(self, compile_urls: set[str], errors: list[BuildError]
                  ) -> tuple[list[Page], LinkIndex]:
@@ -256,7 +239,11 @@ class SiteBuild:
             ErrorList: a template failed.
         """
         assert self.config is not None
-        renderer = SiteRenderer(self.project, self.config, pages, links)
+        if self._env is None:
+            # compiled templates are kept between rebuilds; Jinja's own mtime check is
+            # too coarse for quick saves, so the env is dropped when a template changes
+            self._env = create_environment(self.project.templates)
+        renderer = SiteRenderer(self.project, self.config, pages, links, self._env)
         errors: list[BuildError] = []
         outputs: dict[str, bytes] = {}
         for page in pages:
@@ -301,34 +288,29 @@ class SiteBuild:
         links_before = {url: set(p.links_out) for url, p in before.items()}
 
         # 1. what changed on disk
-        current = {p: None for p in page_files(content)} if content.is_dir() else {}
-        touched: list[Path] = []
         errors: list[BuildError] = []
-        for path in current:
-            stamp = _stamp(path)
-            if self._stamps.get(path) == stamp:
-                continue
-            if path in self._digests and _digest(path.read_bytes()) == self._digests[path]:
-                self._stamps[path] = stamp
-                continue
-            touched.append(path)
-        removed_paths = [p for p in self._stamps if p not in current]
-        templates_now = self._scan(self.project.templates)
-        if set(templates_now) != set(self._template_stamps):
-            result = self.full()
-            result.inputs = ["templates/"]
+        self._content, content_change = self._content.compare(
+            page_files(content) if content.is_dir() else [])
+        templates, template_change = self._templates.compare(folder_files(self.project.templates))
+        if template_change.added or template_change.removed:
+            result = self.full()  # the set of layouts changed: every page's check
+            result.inputs = [display_path(p) for p in template_change.added
+                             + template_change.removed]
             return result
-        changed_templates = {n for n, s in templates_now.items()
-                             if self._template_stamps.get(n) != s}
-        static_now = self._scan(self.project.static)
-        static_changed = sorted(n for n, s in static_now.items()
-                                if self._static_stamps.get(n) != s)
-        static_removed = sorted(set(self._static_stamps) - set(static_now))
+        self._templates = templates
+        changed_templates = {p.relative_to(self.project.templates).as_posix()
+                             for p in template_change.modified}
+        if changed_templates:
+            self._env = None
+        self._static, static_change = self._static.compare(folder_files(self.project.static))
+        static_changed = self._static_names(static_change.touched)
+        static_removed = self._static_names(static_change.removed)
+        touched, removed_paths = content_change.touched, content_change.removed
 
-        # 2. reload changed sources
+        # 2. reload changed sources; new or deleted files (drafts too) change which
+        # pages a reference can match
+        matched_slugs = {self._pages[p].slug for p in removed_paths if p in self._pages}
         for path in removed_paths:
-            self._stamps.pop(path, None)
-            self._digests.pop(path, None)
             self._pages.pop(path, None)
             self._tokens.pop(path, None)
             self._page_warnings.pop(path, None)
@@ -352,7 +334,8 @@ class SiteBuild:
         # pages whose references may now resolve differently
         slugs = {before[u].slug for u in gone | facet_changed} | {after[u].slug for u in added
                                                                    | facet_changed}
-        slugs |= {self._draft_slug(p) for p in touched + removed_paths} - {""}
+        slugs |= matched_slugs | {self._pages[p].slug for p in content_change.added
+                                  if p in self._pages}
         for page in after.values():
             if page.ref_slugs & slugs:
                 compile_urls.add(page.url)
@@ -378,11 +361,11 @@ class SiteBuild:
         for url in gone:
             render_urls |= links_before[url]
         for name in changed_templates:
-            render_urls |= {u for u, p in after.items() if name in self._templates_of(p.layout)}
+            render_urls |= {u for u, p in after.items()
+                            if {name, "*"} & self._templates_of(p.layout)}
         render_urls &= set(after)
 
         outputs = self._render(pages, links, render_urls)
-        self._template_stamps, self._static_stamps = templates_now, static_now
         old = self.outputs
         self.outputs = outputs
         inputs = sorted({display_path(p) for p in touched + removed_paths}
@@ -395,10 +378,6 @@ class SiteBuild:
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
-
-    def _draft_slug(self, path: Path) -> str:
-        page = self._pages.get(path)
-        return page.slug if page is not None else ""
 
     def _menu_targets(self) -> set[str]:
         assert self.config is not None
@@ -436,7 +415,10 @@ class SiteBuild:
             if name in seen or not (loader_root / name).is_file():
                 continue
             seen.add(name)
-            ast = env.parse((loader_root / name).read_text(encoding="utf-8"))
+            try:
+                ast = env.parse((loader_root / name).read_text(encoding="utf-8"))
+            except jinja2.TemplateSyntaxError:
+                return {"*"}  # unknown until fixed: the render reports the error
             todo.extend(n for n in jinja2.meta.find_referenced_templates(ast) if n)
         self._uses[layout] = seen
         return seen

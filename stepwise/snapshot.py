@@ -1,0 +1,91 @@
+"""What changed on disk since the last build.
+
+A :class:`Snapshot` keeps, per file, its size and modification time and a hash of its
+bytes. Comparing a new scan with it finds edits cheaply (a ``stat`` per file) without
+missing any: file times have coarse resolution (a few ms), so two saves of the same
+size in quick succession can leave an identical stamp. As in git's "racily clean"
+rule, a file whose mtime is not safely older than the previous scan is re-hashed
+instead of trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: A stamp newer than this before the previous scan is not trusted (nanoseconds).
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def digest(data: bytes) -> str:
+    """A short content hash (BLAKE2b, 128 bits, hex)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass
+class Change:
+    """The difference between two snapshots: paths ``added``, ``modified``, ``removed``."""
+
+    added: list[Path] = field(default_factory=list)
+    modified: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.modified or self.removed)
+
+    @property
+    def touched(self) -> list[Path]:
+        """Added and modified paths, sorted."""
+        return sorted(self.added + self.modified)
+
+
+@dataclass
+class Snapshot:
+    """Stamps and hashes of a set of files, taken at ``taken_ns`` (wall clock)."""
+
+    files: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
+    taken_ns: int = 0
+
+    @classmethod
+    def take(cls, paths: Iterable[Path]) -> Snapshot:
+        """Stat and hash every file of ``paths``."""
+        snap = cls(taken_ns=time.time_ns())
+        for path in paths:
+            st = path.stat()
+            snap.files[path] = (st.st_mtime_ns, st.st_size, digest(path.read_bytes()))
+        return snap
+
+    def compare(self, paths: Iterable[Path]) -> tuple[Snapshot, Change]:
+        """Scan ``paths`` again: return the new snapshot and what changed since this one.
+
+        A file whose size and mtime match, and whose mtime is older than this
+        snapshot by :data:`RACY_WINDOW_NS`, is not read again.
+        """
+        new = Snapshot(taken_ns=time.time_ns())
+        change = Change()
+        for path in paths:
+            st = path.stat()
+            old = self.files.get(path)
+            if old is not None and (old[0], old[1]) == (st.st_mtime_ns, st.st_size) \
+                    and st.st_mtime_ns < self.taken_ns - RACY_WINDOW_NS:
+                new.files[path] = old
+                continue
+            hashed = digest(path.read_bytes())
+            new.files[path] = (st.st_mtime_ns, st.st_size, hashed)
+            if old is None:
+                change.added.append(path)
+            elif old[2] != hashed:
+                change.modified.append(path)
+        change.removed = sorted(p for p in self.files if p not in new.files)
+        return new, change
+
+
+def folder_files(folder: Path, pattern: str = "*") -> list[Path]:
+    """Files under ``folder`` matching ``pattern``, sorted, hidden ones skipped."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.rglob(pattern))
+            if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)]
