@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
     trace.add_argument("lesson", type=Path, help="the lesson's .md file")
     trace.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    serve = sub.add_parser("serve", help="serve the site with live reload while you edit")
+    serve.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free)")
+    serve.add_argument("--open", action="store_true", help="open the site in a browser")
     return parser
 
 
@@ -45,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "trace":
             return _trace(args)
+        if args.command == "serve":
+            from .serve import serve
+
+            return serve(args.root, host=args.host, port=args.port, open_browser=args.open)
     except ErrorList as errors:
         for err in errors:
             print(err, file=sys.stderr)

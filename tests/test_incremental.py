@@ -111,11 +111,12 @@ def test_quick_saves_of_the_same_size_are_all_seen(built):
     # file times are coarse: two same-size saves can share an mtime
     project, build = built
     path = project.content / "linux/kb/tls.md"
+    previous = "Records"
     for word in ("Aaaa", "Bbbb", "Cccc"):
-        path.write_text(path.read_text().replace("Records" if word == "Aaaa" else prev, word))
+        path.write_text(path.read_text().replace(previous, word))
         build.update()
         assert word.encode() in build.outputs["linux/kb/tls/index.html"]
-        prev = word
+        previous = word
 
 
 # -- the property ----------------------------------------------------------------------
@@ -187,7 +188,8 @@ def make_project_once(make_project, tmp_path_factory, monkeypatch):
     """A new project per hypothesis example (make_project allows one per test)."""
     import shutil
 
-    from tests.conftest import BASE_CONTENT, REPO, Project as TestProject
+    from tests.conftest import BASE_CONTENT, REPO
+    from tests.conftest import Project as TestProject
 
     def make():
         root = tmp_path_factory.mktemp("prop")

@@ -1,0 +1,307 @@
+"""``python build.py serve``: the authoring server, with live reload.
+
+Built on the livereload package's :class:`livereload.Server`, with its weak spots
+handled (each checked in its source, livereload 2.7):
+
+- *3 s debounce*: ``LiveReloadHandler.poll_tasks`` drops a change that comes within
+  3 s of the last reload, so quick saves would go unseen. We never go through it: our
+  watcher rebuilds and calls ``reload_waiters`` itself, once per rebuild.
+- *Polling*: without pyinotify the package polls file times every 800 ms. Our watcher
+  uses watchfiles (inotify through Rust's notify), which reports a save within ~50 ms.
+- *Any Origin*: ``LiveReloadHandler.check_origin`` returns True, so any web page could
+  open the reload socket. We accept only the origin being served.
+- *Inline script*: the package injects an inline ``<script>``, which our pages'
+  Content-Security-Policy forbids. We inject ``<script src="/livereload.js">`` instead,
+  and no ``/forcereload`` endpoint (a GET any page could trigger).
+
+The server writes into its own output folder (``.serve-site/``), never the published
+``site/``, and rebuilds incrementally (:class:`stepwise.site.SiteBuild`). When a build
+fails it keeps serving the last good pages, with an overlay listing the same
+``path:line: message`` lines the terminal prints; the next good build removes it.
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import os
+import sys
+import threading
+import webbrowser
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+from livereload import Server
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler, StaticFileHandler
+from livereload.watcher import Watcher
+from tornado import httputil, netutil, web
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+
+from .errors import ErrorList, display_path
+from .output import MARKER, write_site
+from .project import Project
+from .site import Rebuild, SiteBuild
+
+SERVE_DIR = ".serve-site"
+OVERLAY_CSS = """
+#stepwise-overlay{position:fixed;inset:0;z-index:2147483647;overflow:auto;padding:2rem;
+background:rgba(20,20,24,.94);color:#ffd9d0;font:14px/1.5 ui-monospace,monospace}
+#stepwise-overlay h2{color:#ff8a70;font-size:16px;margin:0 0 1rem}
+#stepwise-overlay pre{white-space:pre-wrap;margin:0}
+""".strip()
+
+
+class BuildState:
+    """The server's build and the errors of its last attempt, shared between the
+    watcher thread (which rebuilds) and the request handlers (which show the overlay).
+    """
+
+    def __init__(self, project: Project, out: Path):
+        self.project, self.out = project, out
+        self.build = SiteBuild(project)
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def rebuild(self, full: bool = False) -> Rebuild | None:
+        """Build (incrementally unless ``full``) and write what changed.
+
+        Returns the :class:`Rebuild`, or None when the build failed (the errors are
+        in :attr:`errors` and printed; the output folder is left as it was).
+        """
+        with self.lock:
+            try:
+                result = self.build.full() if full else self.build.update()
+            except ErrorList as errors:
+                self.errors = [str(e) for e in errors]
+                for line in self.errors:
+                    print(line, file=sys.stderr, flush=True)
+                print(f"build failed: {len(self.errors)} error(s); still serving the last "
+                      "good pages", file=sys.stderr, flush=True)
+                return None
+            self.errors = []
+            self._write(result)
+            return result
+
+    def _write(self, result: Rebuild) -> None:
+        if result.full or not (self.out / MARKER).exists():
+            write_site(self.out, self.build.outputs, self.project.static)
+            return
+        for rel in result.changed:
+            _write_file(self.out / rel, self.build.outputs[rel])
+        for rel in result.removed:
+            (self.out / rel).unlink(missing_ok=True)
+        for rel in result.static_changed:
+            _write_file(self.out / "static" / rel, (self.project.static / rel).read_bytes())
+        for rel in result.static_removed:
+            (self.out / "static" / rel).unlink(missing_ok=True)
+
+    def overlay(self) -> bytes:
+        """The HTML injected into served pages while the last build failed ("" if not)."""
+        if not self.errors:
+            return b""
+        lines = html.escape("\n".join(self.errors))
+        return ('<link rel="stylesheet" href="/__stepwise/overlay.css">'
+                '<div id="stepwise-overlay" role="alert"><h2>build failed</h2>'
+                f"<pre>{lines}</pre></div>").encode()
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` at once, so the browser never reads a half-written page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class InotifyWatcher(Watcher):  # type: ignore[misc]
+    """A livereload watcher that rebuilds on inotify events (watchfiles), then reloads
+    the browsers directly, bypassing livereload's polling and its 3 s debounce."""
+
+    def __init__(self, state: BuildState, paths: list[Path], on_rebuilt: Callable[[], None]):
+        super().__init__()
+        self.state, self.paths, self.on_rebuilt = state, paths, on_rebuilt
+        self.stop_event = threading.Event()
+        for path in paths:
+            self.watch(str(path))  # keeps livereload from watching the whole cwd
+        self.thread = threading.Thread(target=self._run, name="stepwise-watch", daemon=True)
+
+    def start(self, callback: Callable[[], Any]) -> bool:
+        """Called by livereload; True tells it not to poll."""
+        if not self.thread.is_alive():
+            self.thread.start()
+        return True
+
+    def examine(self) -> tuple[None, None]:
+        return None, None
+
+    def _run(self) -> None:
+        existing = [str(p) for p in self.paths if p.exists()]
+        caught_up = False
+        for changes in watchfiles.watch(*existing, stop_event=self.stop_event,
+                                        debounce=50, step=20, rust_timeout=300,
+                                        yield_on_timeout=True):
+            if not changes:
+                if caught_up:
+                    continue
+                # the first timeout comes once the watch is in place: catch up with
+                # saves made between the first build and then
+                caught_up = True
+            result = self.state.rebuild()
+            if result is not None and (result.changed or result.removed
+                                       or result.static_changed or result.static_removed):
+                print(result.summary(), flush=True)
+            self.on_rebuilt()
+
+
+class OriginCheckedReloadHandler(LiveReloadHandler):  # type: ignore[misc]
+    """livereload's WebSocket handler, accepting only the served origin."""
+
+    allowed_origins: frozenset[str] = frozenset()
+
+    def check_origin(self, origin: str) -> bool:
+        return origin in self.allowed_origins
+
+
+class DevStaticHandler(StaticFileHandler):  # type: ignore[misc]
+    """Serves the output folder: never cached, 404.html for missing pages, and the
+    error overlay and reload script injected into HTML pages."""
+
+    state: BuildState
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        page = self.state.out / "404.html"
+        if status_code == 404 and page.is_file():
+            self.set_header("Content-Type", "text/html; charset=UTF-8")
+            self.finish(page.read_bytes())
+            return
+        super().write_error(status_code, **kwargs)
+
+
+class InjectTransform(web.OutputTransform):
+    """Adds the reload script (external: the pages' CSP forbids inline scripts) and,
+    after a failed build, the error overlay to every HTML response."""
+
+    script = b""
+    state: BuildState
+
+    def transform_first_chunk(self, status_code: int, headers: httputil.HTTPHeaders,
+                              chunk: bytes, finishing: bool) -> tuple[int, Any, bytes]:
+        if "html" not in headers.get("Content-Type", ""):
+            return status_code, headers, chunk
+        added = 0
+        if b"</head>" in chunk:
+            chunk = chunk.replace(b"</head>", self.script + b"</head>", 1)
+            added += len(self.script)
+        overlay = self.state.overlay()
+        start = chunk.find(b"<body")
+        end = chunk.find(b">", start) if start >= 0 else -1
+        if overlay and end >= 0:
+            chunk = chunk[: end + 1] + overlay + chunk[end + 1 :]
+            added += len(overlay)
+        if "Content-Length" in headers:
+            headers["Content-Length"] = str(int(headers["Content-Length"]) + added)
+        return status_code, headers, chunk
+
+
+class OverlayCSSHandler(web.RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/css")
+        self.finish(OVERLAY_CSS)
+
+
+class DevServer(Server):  # type: ignore[misc]
+    """livereload's Server with our handlers (see the module docstring)."""
+
+    def __init__(self, state: BuildState, watcher: InotifyWatcher):
+        super().__init__(watcher=watcher)
+        self.state = state
+
+    def make_app(self, port: int, origins: frozenset[str]) -> web.Application:
+        LiveReloadHandler.watcher = self.watcher
+        LiveReloadHandler.live_css = True
+        OriginCheckedReloadHandler.allowed_origins = origins
+        DevStaticHandler.state = self.state
+
+        class Transform(InjectTransform):
+            script = f'<script src="/livereload.js?port={port}" defer></script>'.encode()
+            state = self.state
+
+        return web.Application(
+            handlers=[
+                (r"/livereload", OriginCheckedReloadHandler),
+                (r"/livereload.js", LiveReloadJSHandler),
+                (r"/__stepwise/overlay.css", OverlayCSSHandler),
+                (r"/(.*)", DevStaticHandler,
+                 {"path": str(self.state.out), "default_filename": "index.html"}),
+            ],
+            transforms=[Transform],
+        )
+
+
+def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
+          open_browser: bool = False,
+          ready: Callable[[str, Callable[[], None]], None] | None = None) -> int:
+    """Build into ``.serve-site/``, serve it on ``host:port`` and rebuild on every save.
+
+    Args:
+        root: the project folder.
+        host: address to bind; 127.0.0.1 unless another is asked for.
+        port: TCP port; 0 picks a free one.
+        open_browser: open the site in the default browser.
+        ready: called with the site's URL and a thread-safe ``stop()`` once the server
+            listens (tests run the server in a thread).
+
+    Returns:
+        The exit status: 0 after Ctrl-C, 1 when the port cannot be bound.
+    """
+    project = Project.at(root)
+    state = BuildState(project, root / SERVE_DIR)
+    result = state.rebuild(full=True)
+    if result is not None:
+        print(result.summary(), flush=True)
+    try:
+        sockets = netutil.bind_sockets(port, host)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            print(f"port {port} on {host} is in use; choose another with --port "
+                  f"(e.g. --port {port + 1})", file=sys.stderr)
+        else:
+            print(f"cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    port = sockets[0].getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    origins = {f"http://{shown}:{port}"}
+    if host in ("127.0.0.1", "::1", "localhost"):
+        origins |= {f"http://localhost:{port}", f"http://127.0.0.1:{port}", f"http://[::1]:{port}"}
+
+    loop = IOLoop.current()
+    watched = [project.content, project.templates, project.static, project.config]
+    watcher = InotifyWatcher(state, watched,
+                             on_rebuilt=lambda: loop.add_callback(LiveReloadHandler.reload_waiters))
+    app = DevServer(state, watcher).make_app(port, frozenset(origins))
+    httpserver = HTTPServer(app)
+    httpserver.add_sockets(sockets)
+    names = ", ".join(f"{display_path(p)}{'/' if p.is_dir() else ''}" for p in watched[:3])
+    print(f"serving {url} — watching {names}, {display_path(project.config)}", flush=True)
+    watcher.start(lambda: None)
+    if ready is not None:
+        ready(url, lambda: loop.add_callback(loop.stop))
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        loop.start()
+    except KeyboardInterrupt:
+        print("\nstopped", flush=True)
+    finally:
+        watcher.stop_event.set()
+        httpserver.stop()
+    return 0
+
+
