@@ -14,7 +14,6 @@ canonical links and the 404 page use ``base_url``.
 from __future__ import annotations
 
 import difflib
-import posixpath
 from collections.abc import Iterable
 
 from .content import Page
@@ -128,8 +127,13 @@ def relative_url(from_url: str, to_url: str, anchor: str | None = None) -> str:
     """
     if from_url == to_url and anchor:
         return f"#{anchor}"
-    rel = posixpath.relpath(to_url, from_url)
-    url = "index.html" if rel == "." else f"{rel}/index.html"
+    # string arithmetic, not posixpath.relpath: this runs for every link of every page
+    src = from_url.strip("/").split("/") if from_url != "/" else []
+    dst = to_url.strip("/").split("/") if to_url != "/" else []
+    common = 0
+    while common < len(src) and common < len(dst) and src[common] == dst[common]:
+        common += 1
+    url = "/".join([".."] * (len(src) - common) + dst[common:] + ["index.html"])
     return f"{url}#{anchor}" if anchor else url
 
 

@@ -13,6 +13,11 @@ from typing import Any
 import yaml
 
 
+# libyaml's parser when PyYAML was built with it (its wheels are): same nodes and
+# marks, several times faster
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @dataclass(frozen=True)
 class YamlDocument:
     """Parsed YAML data plus its node tree.
@@ -92,7 +97,17 @@ def parse_yaml(text: str, first_line: int = 1) -> YamlDocument:
         yaml.YAMLError: malformed YAML; callers turn it into a located error with
             :func:`yaml_error_line` and :func:`yaml_error_message`.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        return _parse(_Loader, text, first_line)
+    except yaml.YAMLError:
+        if _Loader is yaml.SafeLoader:
+            raise
+    # the pure-Python parser words errors better and marks them more precisely
+    return _parse(yaml.SafeLoader, text, first_line)
+
+
+def _parse(loader_class: type[yaml.SafeLoader], text: str, first_line: int) -> YamlDocument:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
