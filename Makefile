@@ -21,7 +21,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check stepwise tests build.py bench
+	$(VENV)/bin/ruff check stepwise tests build.py bench tools
 	$(VENV)/bin/mypy
 
 serve: $(STAMP)

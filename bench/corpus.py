@@ -18,9 +18,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TUTORIALS = ("linux", "terraform", "git")
 SECTIONS = ("lessons", "how", "kb", "labs", "interview")
-WORDS = ("socket packet kernel state segment window buffer route table queue process file "
-         "handshake timer sequence number client server port address interface namespace "
-         "module plan apply state branch commit object tree merge rebase remote").split()
+WORDS = [
+    "socket", "packet", "kernel", "state", "segment", "window", "buffer", "route", "table",
+    "queue", "process", "file", "handshake", "timer", "sequence", "number", "client", "server",
+    "port", "address", "interface", "namespace", "module", "plan", "apply", "state", "branch",
+    "commit", "object", "tree", "merge", "rebase", "remote",
+]
 STEPS = """steps:
   - title: the server listens
     do: [server listen]
@@ -70,11 +73,12 @@ def page_text(rng: random.Random, title: str, slugs: list[str], lesson: bool, or
         body.append(f"## {rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} {h}\n")
         body.append(" ".join(sentence(rng, links) for _ in range(5)) + "\n")
         body.append("\n".join(f"- {sentence(rng, links)}" for _ in range(3)) + "\n")
-    body.append("| name | value | note |\n|---|---|---|\n" + "\n".join(
-        f"| {rng.choice(WORDS)} | {rng.randint(1, 9999)} | {rng.choice(WORDS)} |" for _ in range(4)))
-    body.append("\n```shell\n" + "\n".join(
-        f"ss -tan state {rng.choice(['established', 'time-wait'])} '( dport = :{rng.randint(1, 9999)} )'"
-        for _ in range(3)) + "\n```\n")
+    rows = (f"| {rng.choice(WORDS)} | {rng.randint(1, 9999)} | {rng.choice(WORDS)} |"
+            for _ in range(4))
+    body.append("| name | value | note |\n|---|---|---|\n" + "\n".join(rows))
+    commands = (f"ss -tan state {rng.choice(['established', 'time-wait'])} "
+                f"'( dport = :{rng.randint(1, 9999)} )'" for _ in range(3))
+    body.append("\n```shell\n" + "\n".join(commands) + "\n```\n")
     body.append(" ".join(f"See [[{s}]]." for s in links) + "\n")
     if lesson:
         body.insert(1, "::player\n")
@@ -98,7 +102,8 @@ def generate(out: Path, pages: int = 1000, seed: int = 7) -> Path:
         "privacy.md": "---\ntitle: Privacy\n---\nNo cookies.\n",
     }
     for i, tutorial in enumerate(TUTORIALS):
-        fixed[f"{tutorial}/_index.md"] = f"---\ntitle: {tutorial.title()}\norder: {i}\n---\nIntro.\n"
+        fixed[f"{tutorial}/_index.md"] = (
+            f"---\ntitle: {tutorial.title()}\norder: {i}\n---\nIntro.\n")
         for j, section in enumerate(SECTIONS):
             fixed[f"{tutorial}/{section}/_index.md"] = (
                 f"---\ntitle: {section.title()}\norder: {j}\n---\nSection.\n")

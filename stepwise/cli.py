@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/site)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument("--drafts", action="store_true", help="also publish pages with draft: true")
+    build.add_argument("--no-search", action="store_true",
+                       help="skip the full-text search index (faster local builds)")
 
     trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
     trace.add_argument("lesson", type=Path, help="the lesson's .md file")
@@ -40,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="address to listen on (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free)")
     serve.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve.add_argument("--no-search", action="store_true", help="do not keep the search index")
     return parser
 
 
@@ -54,14 +57,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .serve import serve
 
-            return serve(args.root, host=args.host, port=args.port, open_browser=args.open)
+            return serve(args.root, host=args.host, port=args.port, open_browser=args.open,
+                         search=not args.no_search)
     except ErrorList as errors:
         for err in errors:
             print(err, file=sys.stderr)
         n = len(errors)
-        print(f"build failed: {n} error{'s' if n != 1 else ''}; the previous output was kept",
-              file=sys.stderr)
+        plural = "s" if n != 1 else ""
+        if args.command == "build":
+            print(f"build failed: {n} error{plural}; the previous output was kept",
+                  file=sys.stderr)
+        else:
+            print(f"{args.command} failed: {n} error{plural}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `build.py trace x.md | head`: the reader left; that is not an error
+        sys.stderr.close()
+        return 0
     except BuildError as err:
         print(err, file=sys.stderr)
         return 1
@@ -72,7 +84,7 @@ def _build(args: argparse.Namespace) -> int:
     from .build import build_site
 
     result = build_site(args.root, args.out, content=args.content, strict=args.strict,
-                        drafts=args.drafts)
+                        drafts=args.drafts, search=not args.no_search)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
@@ -82,6 +94,9 @@ def _build(args: argparse.Namespace) -> int:
 def _trace(args: argparse.Namespace) -> int:
     from .build import lesson_trace
 
+    if not args.lesson.is_file():
+        print(f"{args.lesson}: file not found", file=sys.stderr)
+        return 1
     trace = lesson_trace(args.root, args.lesson)
     json.dump(trace, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

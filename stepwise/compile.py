@@ -9,6 +9,7 @@ incremental rebuilds are computed from it.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -43,6 +44,9 @@ class PageCompiler:
                  errors: list[BuildError], warnings: list[BuildError]):
         self.page, self.md, self.links = page, md, links
         self.errors, self.warnings = errors, warnings
+        #: every file compile_trace read for this page (packet captures), resolved; for
+        #: incremental rebuilds: the page must be rebuilt when one of them changes
+        self.trace_reads: set[Path] = set()
 
     def compile(self, tokens: list[Any], layouts: list[str], templates_name: str) -> None:
         """Run every step for the page; results land on the page, problems in the lists."""
@@ -61,24 +65,33 @@ class PageCompiler:
 
     def _note_ref(self, ref: str) -> None:
         target = ref.partition("#")[0].strip()
-        self.page.ref_slugs.add(target.split("/")[-1])
+        if target:  # "#heading" alone names this page
+            self.page.ref_slugs.add(target.split("/")[-1])
 
     def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
         """Render one wiki-link token as an ``<a>`` (see :mod:`stepwise.wikilinks`)."""
         ref = meta["target"]
         self._note_ref(ref)
         try:
-            target, anchor = self.links.resolve(ref)
+            target, anchor = self.links.resolve(ref, here=self.page)
             self.links.check_anchor(target, anchor, ref)
         except LinkError as err:
             problems.errors.append((meta.get("line"), err.message))
             return escape(meta["label"] or ref)
         if target is not self.page:
             self.page.links_out.add(target.url)
-        label = meta["label"] or target.title
         href = relative_url(self.page.url, target.url, anchor)
+        # the link preview (static/js/site.js) shows the target's title (and the
+        # heading's, for #anchor) and description: written here, so no request is made
+        heading = next((text for _level, hid, text in target.headings if hid == anchor), "")
+        preview = f"{target.title} › {heading}" if heading else target.title
+        # [[#heading]] reads as the heading; any other link as the target's title
+        label = meta["label"] or (heading if ref.startswith("#") else target.title)
+        desc = (f' data-preview-desc="{escape(target.description)}"'
+                if target.description else "")
         return (f'<a class="wikilink" href="{escape(href)}" '
-                f'data-ref="{escape(self.links.shortest_ref(target))}">{escape(label)}</a>')
+                f'data-ref="{escape(self.links.shortest_ref(target))}" '
+                f'data-preview-title="{escape(preview)}"{desc}>{escape(label)}</a>')
 
     def render_markdown(self, text: str, first_line: int, *, inline: bool = False
                         ) -> tuple[str, list[str]]:
@@ -146,9 +159,16 @@ class PageCompiler:
                     else self.page.line_of("steps")) or 1
             return self.render_markdown(text, line)[0]
 
+        # the content folder: the page's source less its path inside the content folder
+        source = self.page.source
+        content_dir = source.parents[len(self.page.rel.parts) - 1]
+        # the same set on the page: stepwise.site rebuilds the page when one changes
+        self.trace_reads = self.page.reads = set()
         try:
             self.page.trace = compile_trace(meta["simulation"], steps, seed=self.page.refpath
-                                            or self.page.slug, render_text=render_text)
+                                            or self.page.slug, render_text=render_text,
+                                            base_dir=source.parent, content_dir=content_dir,
+                                            reads=self.trace_reads)
         except TraceError as err:
             self.errors.append(err.located(self.page.shown, self.page.line_of(*err.keypath)))
 

@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, display_path
-from .yamlsource import YamlDocument, parse_yaml, yaml_error_line, yaml_error_message
+from .yamlsource import (
+    YamlDocument,
+    duplicate_keys,
+    parse_yaml,
+    yaml_error_line,
+    yaml_error_message,
+)
 
 CONFIG_NAME = "site.yaml"
 
@@ -81,7 +87,8 @@ def load_config(root: Path) -> SiteConfig:
     shown = display_path(path)
     if not path.is_file():
         raise ConfigError(
-            f"{CONFIG_NAME} not found; create it with at least 'title:' and 'base_url:'",
+            f"{CONFIG_NAME} not found in {root.resolve()}; run from the project folder, "
+            "pass --root, or create it with at least 'title:' and 'base_url:'",
             shown,
         )
     try:
@@ -94,6 +101,9 @@ def load_config(root: Path) -> SiteConfig:
         raise ConfigError(
             f"malformed YAML: {yaml_error_message(err)}", shown, yaml_error_line(err, 1)
         ) from None
+    for key, first, second in duplicate_keys(doc.node):
+        raise ConfigError(f"duplicate key '{key}' (first on line {first + 1}); keep one of them",
+                          shown, second + 1)
     if not isinstance(doc.data, dict):
         raise ConfigError("must be a YAML mapping (key: value lines)", shown, 1)
     data: dict[str, Any] = doc.data

@@ -54,7 +54,8 @@ class Page:
         meta: the frontmatter; ``source_file`` the split source (lines, body).
         Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` (URLs
             of the pages it links), ``ref_slugs`` (the last segment of every
-            reference it makes, for incremental rebuilds) and ``trace``.
+            reference it makes, for incremental rebuilds), ``reads`` (other files
+            its trace read: packet captures) and ``trace``.
     """
 
     source: Path
@@ -71,6 +72,7 @@ class Page:
     lead_html: str = ""
     links_out: set[str] = field(default_factory=set)
     ref_slugs: set[str] = field(default_factory=set)
+    reads: set[Path] = field(default_factory=set)
     trace: dict[str, Any] | None = None
 
     @property

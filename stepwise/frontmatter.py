@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import yaml
 
 from .errors import FrontmatterError
-from .yamlsource import YamlDocument, parse_yaml, yaml_error_line, yaml_error_message
+from .yamlsource import (
+    YamlDocument,
+    duplicate_keys,
+    parse_yaml,
+    yaml_error_line,
+    yaml_error_message,
+)
 
 FENCE = "---"
 
@@ -84,6 +90,10 @@ def split_source(text: str, path: str) -> SourceFile:
             path,
             yaml_error_line(err, 2),
         ) from None
+    for key, first, second in duplicate_keys(doc.node):
+        raise FrontmatterError(
+            f"duplicate key '{key}' (first on line {first + 2}); keep one of them",
+            path, second + 2)
     if doc.data is None:
         meta: dict[str, object] = {}
     elif isinstance(doc.data, dict):

@@ -2,11 +2,14 @@
 
 Links in the context are relative to the page being rendered (see
 :func:`stepwise.links.relative_url`); navigation comes from :class:`stepwise.nav.SiteTree`.
+Besides the pages, the renderer makes the files no page source stands for: 404.html,
+sitemap.xml, the highlight CSS and the tag pages (``/tags/`` and ``/tags/SLUG/``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -15,14 +18,39 @@ from markupsafe import Markup
 
 from .config import MenuEntry, SiteConfig
 from .content import Page
-from .errors import LinkError, display_path
+from .errors import BuildError, LinkError, display_path
 from .links import LinkIndex, relative_asset, relative_url
 from .markdown import directive_marker, highlight_css
-from .nav import NavLink, SiteTree
+from .nav import (
+    NavLink,
+    SiteTree,
+    page_tags,
+    reading_minutes,
+    table_of_contents,
+    tag_url,
+)
 from .project import Project
 from .render import create_environment, load_template, render_template, script_json
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
+TAGS_URL = "/tags/"
+
+
+@dataclass(frozen=True)
+class GeneratedPage:
+    """What templates read of ``page`` for a page no source file stands for (the tag
+    pages): the same attribute names as :class:`stepwise.content.Page`."""
+
+    url: str
+    title: str
+    description: str = ""
+    layout: str = "tags"
+    draft: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_path(self) -> str:
+        return self.url.strip("/") + "/index.html"
 
 
 class SiteRenderer:
@@ -36,44 +64,64 @@ class SiteRenderer:
         self.env = env or create_environment(project.templates)
 
     def site_files(self) -> dict[str, bytes]:
-        """The files that are not pages: 404.html, sitemap.xml, the highlight CSS.
+        """The files that are not pages: 404.html, sitemap.xml, the highlight CSS and
+        the tag pages. They are made again on every build.
 
         Raises:
-            TemplateError: 404.html fails to render.
+            TemplateError: a template fails to render.
+            BuildError: a page's URL is under ``/tags/``, where the tag pages go.
         """
-        return {
+        files = {
             "404.html": self.render_special("404.html", "/404/").encode("utf-8"),
-            "sitemap.xml": self.render_sitemap().encode("utf-8"),
             HIGHLIGHT_CSS: highlight_css().encode("utf-8"),
+        }
+        files.update(self.render_tag_pages())
+        files["sitemap.xml"] = self.render_sitemap().encode("utf-8")
+        return dict(sorted(files.items()))
+
+    def common_context(self, url: str, *, absolute: bool = False,
+                       strings: Any = None, current: Page | None = None) -> dict[str, Any]:
+        """What every template reads: the site, strings, link helpers, menu and footer,
+        for a page at site URL ``url`` (``absolute``: links are full URLs, for 404.html)."""
+        base = self.config.base_url
+
+        def href_url(to_url: str, anchor: str | None = None) -> str:
+            if absolute:
+                return base + to_url.lstrip("/") + (f"#{anchor}" if anchor else "")
+            return relative_url(url, to_url, anchor)
+
+        def href(target: Page | GeneratedPage, anchor: str | None = None) -> str:
+            return href_url(target.url, anchor)
+
+        def asset(path: str) -> str:
+            return base + path.lstrip("/") if absolute else relative_asset(url, path)
+
+        i18n = _merge_strings(self.config.strings, strings)
+        ui = i18n.get("ui", {})
+        return {
+            "site": self.config,
+            "i18n": i18n,
+            "ui": ui,
+            "asset": asset,
+            "href": href,
+            "href_url": href_url,
+            "site_root": asset(""),
+            "canonical_url": base + url.lstrip("/"),
+            "home": self.tree.by_url["/"],
+            "menu": [self.menu_link(e, href, current) for e in self.config.menu],
+            "footer": [self.menu_link(e, href, current) for e in self.config.footer],
         }
 
     def page_context(self, page: Page, *, absolute: bool = False) -> dict[str, Any]:
         """The template context of one page (see templates/README.md for the names)."""
-        base = self.config.base_url
-
-        def href(target: Page, anchor: str | None = None) -> str:
-            if absolute:
-                return base + target.url.lstrip("/") + (f"#{anchor}" if anchor else "")
-            return relative_url(page.url, target.url, anchor)
-
-        def asset(path: str) -> str:
-            return base + path.lstrip("/") if absolute else relative_asset(page.url, path)
-
-        i18n = _merge_strings(self.config.strings, page.meta.get("strings"))
-        ui = i18n.get("ui", {})
-        context: dict[str, Any] = {
-            "site": self.config,
+        context = self.common_context(page.url, absolute=absolute,
+                                      strings=page.meta.get("strings"), current=page)
+        href, ui = context["href"], context["ui"]
+        before, after = self.tree.neighbours(page)
+        context.update({
             "page": page,
-            "i18n": i18n,
-            "ui": ui,
             "content": Markup(page.html),
             "lead": Markup(page.lead_html),
-            "asset": asset,
-            "href": href,
-            "canonical_url": base + page.url.lstrip("/"),
-            "home": self.tree.by_url["/"],
-            "menu": [self.menu_link(e, href, page) for e in self.config.menu],
-            "footer": [self.menu_link(e, href, page) for e in self.config.footer],
             "breadcrumb": self.tree.breadcrumb(page, href, ui.get("home", "home")),
             "sidebar": self.tree.sidebar(page, href, ui.get("introduction", "Introduction")),
             "children": [self.listing(p, href) for p in self.tree.children(page)]
@@ -82,12 +130,20 @@ class SiteRenderer:
             "related": self.resolved_list(page, "related", href),
             "labs": self.resolved_list(page, "labs", href),
             "label": self.section_label(page),
-            "tags": [str(t) for t in page.meta.get("tags", []) or []],
+            "tags": [NavLink(t, context["href_url"](tag_url(t))) for t in page_tags(page)],
+            "prev_page": NavLink(before.title, href(before), description=before.description)
+            if before is not None else None,
+            "next_page": NavLink(after.title, href(after), description=after.description)
+            if after is not None else None,
+            "toc": table_of_contents(page.headings),
+            "searchable": not page.draft,
+            "search_section": " › ".join(p.title for p in self.tree.ancestors(page)),
             "trace": page.trace,
             "trace_json": script_json(page.trace) if page.trace is not None else Markup(""),
-        }
-        before, after = _split_at_player(page.html)
-        context["content_before"], context["content_after"] = Markup(before), Markup(after)
+        })
+        before_html, after_html = _split_at_player(page.html)
+        context["content_before"], context["content_after"] = (Markup(before_html),
+                                                               Markup(after_html))
         return context
 
     def render_page(self, page: Page) -> str:
@@ -102,21 +158,81 @@ class SiteRenderer:
         context = self.page_context(front, absolute=True)
         context.update(content=Markup(""), lead=Markup(""), breadcrumb=[], sidebar=None,
                        children=[], backlinks=[], related=[], labs=[], label="", tags=[],
-                       trace=None,
+                       trace=None, prev_page=None, next_page=None, toc=[],
+                       searchable=False, search_section="",
                        canonical_url=self.config.base_url + url.lstrip("/"))
         template = load_template(self.env, name, self.project.templates)
         return render_template(template, context, self.project.templates, name)
 
+    def render_tag_pages(self) -> dict[str, bytes]:
+        """``tags/index.html`` (every tag, with its number of pages) and one
+        ``tags/SLUG/index.html`` per tag listing its pages; nothing without tags.
+
+        Raises:
+            BuildError: a page of the content is published under ``/tags/``.
+        """
+        tags = self.tree.tags()
+        if not tags:
+            return {}
+        for page in self.pages:
+            if page.url.startswith(TAGS_URL):
+                raise BuildError(f"{TAGS_URL} is where the tag pages go; move this page",
+                                 page.shown)
+        ui = _merge_strings(self.config.strings, None).get("ui", {})
+        index = GeneratedPage(TAGS_URL, ui.get("tags_title", "Tags"),
+                              ui.get("tags_description", ""))
+        files: dict[str, bytes] = {}
+        entries = []
+        for slug, (label, pages) in tags.items():
+            title = ui.get("tag_title", "{tag}").replace("{tag}", label)
+            description = ui.get("tag_description", "").replace("{tag}", label)
+            tag_page = GeneratedPage(f"{TAGS_URL}{slug}/", title, description, layout="tag")
+            context = self.generated_context(tag_page, [index])
+            href = context["href"]
+            context.update(tag=label, items=[self.listing(p, href) for p in pages])
+            files[tag_page.output_path] = self.render_generated("tag.html", context)
+            count_key = "tag_pages_one" if len(pages) == 1 else "tag_pages_other"
+            entries.append((label, tag_page, ui.get(count_key, "{n}").replace(
+                "{n}", str(len(pages)))))
+        context = self.generated_context(index, [])
+        href = context["href"]
+        context["items"] = [NavLink(label, href(p), description=count)
+                            for label, p, count in entries]
+        files[index.output_path] = self.render_generated("tags.html", context)
+        return files
+
+    def generated_context(self, page: GeneratedPage, parents: list[GeneratedPage]
+                          ) -> dict[str, Any]:
+        """The context of a tag page: what base.html reads, with a breadcrumb through
+        ``parents``."""
+        context = self.common_context(page.url)
+        href, ui = context["href"], context["ui"]
+        crumbs = [NavLink(ui.get("home", "home"), href(self.tree.by_url["/"]))]
+        crumbs += [NavLink(p.url.strip("/").split("/")[-1], href(p)) for p in parents]
+        crumbs.append(NavLink(page.url.strip("/").split("/")[-1], None, True))
+        context.update(page=page, breadcrumb=crumbs, sidebar=None, searchable=True,
+                       search_section=" › ".join(p.title for p in parents))
+        return context
+
+    def render_generated(self, name: str, context: dict[str, Any]) -> bytes:
+        template = load_template(self.env, name, self.project.templates)
+        return render_template(template, context, self.project.templates,
+                               name).encode("utf-8")
+
     def render_sitemap(self) -> str:
+        tags = self.tree.tags()
+        generated = {TAGS_URL, *(f"{TAGS_URL}{slug}/" for slug in tags)} if tags else set()
+        urls = sorted({p.url for p in self.pages} | generated)
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        for page in self.pages:
-            lines.append(f"  <url><loc>{escape(self.config.base_url + page.url.lstrip('/'))}"
+        for url in urls:
+            lines.append(f"  <url><loc>{escape(self.config.base_url + url.lstrip('/'))}"
                          "</loc></url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
-    def menu_link(self, entry: MenuEntry, href: Callable[..., str], current: Page) -> NavLink:
+    def menu_link(self, entry: MenuEntry, href: Callable[..., str],
+                  current: Page | None) -> NavLink:
         target = None
         if entry.page is not None:
             try:
@@ -131,6 +247,8 @@ class SiteRenderer:
 
     def listing(self, page: Page, href: Callable[..., str]) -> NavLink:
         meta: dict[str, object] = {"layout": page.layout, "is_section": page.is_index}
+        if not page.is_index:
+            meta["minutes"] = reading_minutes(page)
         if page.trace is not None:
             meta["steps"] = len(page.trace.get("steps", []))
         return NavLink(page.title, href(page), description=page.description, meta=meta)

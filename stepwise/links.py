@@ -36,12 +36,14 @@ class LinkIndex:
         for page in self.pages:
             self._by_slug.setdefault(page.slug, []).append(page)
 
-    def resolve(self, ref: str, what: str = "wiki-link") -> tuple[Page, str | None]:
+    def resolve(self, ref: str, what: str = "wiki-link", here: Page | None = None
+                ) -> tuple[Page, str | None]:
         """Find the one page ``ref`` names.
 
         Args:
             ref: ``slug``, ``section/slug`` or ``slug#heading-id`` (label already removed).
             what: how the reference is named in messages (``wiki-link``, ``related: entry``).
+            here: the page the reference is written in: ``#heading-id`` alone names it.
 
         Returns:
             ``(page, anchor)``; ``anchor`` is None without ``#``. The anchor is checked
@@ -53,6 +55,8 @@ class LinkIndex:
         """
         target, sep, anchor = ref.strip().partition("#")
         target = target.strip()
+        if not target and sep and anchor.strip() and here is not None:
+            return here, anchor.strip()
         parts = target.split("/")
         if not target or any(p in ("", ".", "..") for p in parts) or "\\" in target:
             raise LinkError(

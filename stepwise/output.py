@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .errors import OutputError, display_path
@@ -52,13 +52,16 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
         )
 
 
-def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None) -> int:
+def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
+               before_swap: Callable[[Path], object] | None = None) -> int:
     """Write ``files`` and the static folder to ``out`` atomically.
 
     Args:
         out: the output folder (created or replaced).
         files: generated files by POSIX path relative to ``out``.
         static_dir: copied as it is to ``out/static/``, or None.
+        before_swap: called with the finished temporary folder before it replaces
+            ``out`` (the search indexer), so its output is part of the swap.
 
     Returns:
         The number of files written.
@@ -74,6 +77,8 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None) -
     try:
         count = _write_tree(tmp, files, static_dir)
         (tmp / MARKER).write_text("made by stepwise; replaced on each build\n", encoding="utf-8")
+        if before_swap is not None:
+            before_swap(tmp)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

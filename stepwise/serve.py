@@ -40,9 +40,10 @@ from tornado import httputil, netutil, web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from .errors import ErrorList, display_path
+from .errors import BuildError, ErrorList, display_path
 from .output import MARKER, write_site
 from .project import Project
+from .search import index_site
 from .site import Rebuild, SiteBuild
 
 SERVE_DIR = ".serve-site"
@@ -59,8 +60,8 @@ class BuildState:
     watcher thread (which rebuilds) and the request handlers (which show the overlay).
     """
 
-    def __init__(self, project: Project, out: Path):
-        self.project, self.out = project, out
+    def __init__(self, project: Project, out: Path, *, search: bool = True):
+        self.project, self.out, self.search = project, out, search
         self.build = SiteBuild(project)
         self.errors: list[str] = []
         self.lock = threading.Lock()
@@ -87,7 +88,8 @@ class BuildState:
 
     def _write(self, result: Rebuild) -> None:
         if result.full or not (self.out / MARKER).exists():
-            write_site(self.out, self.build.outputs, self.project.static)
+            write_site(self.out, self.build.outputs, self.project.static,
+                       before_swap=self._index)
             return
         for rel in result.changed:
             _write_file(self.out / rel, self.build.outputs[rel])
@@ -97,6 +99,17 @@ class BuildState:
             _write_file(self.out / "static" / rel, (self.project.static / rel).read_bytes())
         for rel in result.static_removed:
             (self.out / "static" / rel).unlink(missing_ok=True)
+        if result.changed or result.removed:
+            self._index(self.out)
+
+    def _index(self, folder: Path) -> None:
+        """Keep search working while serving (Pagefind swaps its folder in itself)."""
+        if not self.search:
+            return
+        try:
+            index_site(folder)
+        except BuildError as err:
+            print(f"warning: {err}", file=sys.stderr, flush=True)
 
     def overlay(self) -> bytes:
         """The HTML injected into served pages while the last build failed ("" if not)."""
@@ -245,7 +258,7 @@ class DevServer(Server):  # type: ignore[misc]
 
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
-          open_browser: bool = False,
+          open_browser: bool = False, search: bool = True,
           ready: Callable[[str, Callable[[], None]], None] | None = None) -> int:
     """Build into ``.serve-site/``, serve it on ``host:port`` and rebuild on every save.
 
@@ -254,6 +267,7 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
         host: address to bind; 127.0.0.1 unless another is asked for.
         port: TCP port; 0 picks a free one.
         open_browser: open the site in the default browser.
+        search: keep the full-text search index up to date (about 0.2 s a rebuild).
         ready: called with the site's URL and a thread-safe ``stop()`` once the server
             listens (tests run the server in a thread).
 
@@ -261,7 +275,7 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
         The exit status: 0 after Ctrl-C, 1 when the port cannot be bound.
     """
     project = Project.at(root)
-    state = BuildState(project, root / SERVE_DIR)
+    state = BuildState(project, root / SERVE_DIR, search=search)
     result = state.rebuild(full=True)
     if result is not None:
         print(result.summary(), flush=True)

@@ -38,6 +38,7 @@ from .errors import BuildError, ErrorList, display_path
 from .layout import SiteRenderer
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
+from .nav import reading_minutes
 from .project import Project
 from .render import create_environment, known_layouts
 from .snapshot import Snapshot, folder_files
@@ -95,6 +96,7 @@ class SiteBuild:
         self._templates = Snapshot()
         self._static = Snapshot()
         self._config_snap = Snapshot()
+        self._reads = Snapshot()  # files pages read besides their source (captures)
         self._pages: dict[Path, Page] = {}
         self._tokens: dict[Path, list[Any]] = {}
         self._page_warnings: dict[Path, list[BuildError]] = {}
@@ -129,6 +131,7 @@ class SiteBuild:
         self._uses, self._md, self._env = {}, None, None
         urls = set(self._published_urls())
         pages, links = self._compile(urls, errors)
+        self._reads = Snapshot.take(self._read_paths())
         outputs = self._render(pages, links, urls)
         old = self.outputs
         self.outputs = outputs
@@ -188,6 +191,11 @@ class SiteBuild:
 
     def _published_urls(self) -> list[str]:
         return [p.url for p in self.pages]
+
+    def _read_paths(self) -> list[Path]:
+        """The existing files that pages read besides their sources (a capture a page
+        looked for but did not find is picked up when it appears)."""
+        return sorted({p for page in self._pages.values() for p in page.reads if p.is_file()})
 
     def _static_names(self, paths: Iterable[Path]) -> list[str]:
         return sorted(p.relative_to(self.project.static).as_posix() for p in paths)
@@ -319,6 +327,8 @@ class SiteBuild:
         if errors:
             raise ErrorList(errors)
         after = {p.url: p for p in self.pages}
+        self._reads, read_change = self._reads.compare(self._read_paths())
+        changed_reads = set(read_change.touched + read_change.removed)
 
         # 3. which pages read what changed
         changed_urls = {self._pages[p].url for p in touched if p in self._pages
@@ -326,6 +336,7 @@ class SiteBuild:
         added = set(after) - set(before)
         gone = set(before) - set(after)
         compile_urls = set(changed_urls) | added
+        compile_urls |= {p.url for p in after.values() if p.reads & changed_reads}
         structural = added | gone
         md = self._markdown()
         facet_changed = {u for u in changed_urls & set(before)
@@ -425,12 +436,15 @@ class SiteBuild:
 
 
 def _link_facet(page: Page) -> tuple[Any, ...]:
-    """What a wiki-link to ``page`` shows: URL, title, heading ids, draft flag."""
-    return (page.url, page.slug, page.title, tuple(h[1] for h in page.headings), page.draft)
+    """What a wiki-link to ``page`` shows: URL, title, headings (ids and text, for
+    ``#anchor`` labels and previews), description (the preview), draft flag."""
+    return (page.url, page.slug, page.title, tuple(page.headings), page.description,
+            page.draft)
 
 
 def _render_facet(page: Page) -> tuple[Any, ...]:
-    """What other pages' layouts show of ``page``: title, description, order, layout,
-    the number of steps of its trace."""
+    """What other pages' layouts show of ``page``: its link facet, order, layout, the
+    number of steps of its trace, reading time, tags (the tag pages)."""
     steps = len(page.trace["steps"]) if page.trace else None
-    return (*_link_facet(page), page.description, page.order, page.layout, page.is_index, steps)
+    return (*_link_facet(page), page.order, page.layout, page.is_index, steps,
+            reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))))

@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-
 # libyaml's parser when PyYAML was built with it (its wheels are): same nodes and
 # marks, several times faster
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -117,15 +116,65 @@ def _parse(loader_class: type[yaml.SafeLoader], text: str, first_line: int) -> Y
 
 
 def yaml_error_line(err: yaml.YAMLError, first_line: int) -> int | None:
-    """The 1-based file line a PyYAML error points at, or None."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    """The 1-based file line a PyYAML error points at, or None.
+
+    An unclosed quote or bracket is only noticed at the end of the text; the line
+    where it was opened (the error's context mark) is where the author must look.
+    """
+    problem = getattr(err, "problem_mark", None)
+    context = getattr(err, "context_mark", None)
+    mark = problem or context
+    if context is not None and (_at_end(err) or _unclosed(err)):
+        mark = context
     if mark is None:
         return None
     return first_line + int(mark.line)
 
 
+def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int, int]]:
+    """Keys given twice in one mapping, anywhere in the tree: ``(key, first_line,
+    second_line)`` with 0-based lines. PyYAML silently keeps the last value."""
+    found: list[tuple[str, int, int]] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        found.append((key.value, seen[key.value], key.start_mark.line))
+                    seen.setdefault(key.value, key.start_mark.line)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(found, key=lambda f: f[2])
+
+
+def _at_end(err: yaml.YAMLError) -> bool:
+    problem = str(getattr(err, "problem", "") or "")
+    return "end of stream" in problem or "<stream end>" in problem
+
+
+def _unclosed(err: yaml.YAMLError) -> bool:
+    """A quote, ``[`` or ``{`` left open: PyYAML notices it later (at a ``:`` on the next
+    line, or at the end); the author must look where it was opened."""
+    return str(getattr(err, "context", "") or "") in _UNCLOSED and \
+        getattr(err, "context_mark", None) is not None
+
+
+#: Plain words for the errors authors make most, by PyYAML's context.
+_UNCLOSED = {
+    "while scanning a quoted scalar": "a quoted string is not closed: add the closing quote",
+    "while parsing a flow sequence": "a '[' list is not closed: add the ']'",
+    "while parsing a flow mapping": "a '{' mapping is not closed: add the '}'",
+}
+
+
 def yaml_error_message(err: yaml.YAMLError) -> str:
     """A one-line description of a PyYAML error, without its position dump."""
+    if _unclosed(err):
+        return _UNCLOSED[str(err.context)]  # type: ignore[attr-defined]
     problem = getattr(err, "problem", None)
     context = getattr(err, "context", None)
     if problem:

@@ -34,7 +34,10 @@ def test_block_scalar_text_starts_on_the_next_line():
 @pytest.mark.parametrize(("text", "message", "line"), [
     ("no frontmatter\n", "missing frontmatter: start the file with a '---' line", 1),
     ("---\ntitle: T\n", "frontmatter is not closed: add a '---' line after the YAML", 1),
-    ("---\ntitle: T\nbad: [1, 2\n---\n", "malformed YAML frontmatter:", 3),
+    ("---\ntitle: T\nbad: [1, 2\n---\n", "malformed YAML frontmatter: a '[' list is not closed: add the ']'", 3),
+    ("---\ntitle: T\nlead: \"open\nmore\n\nx: 1\n---\n", "malformed YAML frontmatter: a quoted string is not closed", 3),
+    ("---\ntitle: a\ntitle: b\n---\n", "duplicate key 'title' (first on line 2); keep one of them", 3),
+    ("---\nsteps:\n  - title: a\n    title: b\n---\n", "duplicate key 'title' (first on line 3)", 4),
     ("---\ntitle: a: b\n---\n", "malformed YAML frontmatter: mapping values are not allowed here", 2),
     ("---\n- a\n- b\n---\n", "frontmatter must be a mapping of keys (title: ...), not a list", 2),
     ("---\njust text\n---\n", "frontmatter must be a mapping of keys (title: ...), not a str", 2),

@@ -204,3 +204,23 @@ def make_project_once(make_project, tmp_path_factory, monkeypatch):
         return project
 
     return make
+
+
+def test_a_changed_capture_rebuilds_the_lesson_that_plays_it(make_project):
+    from tests.conftest import REPO
+
+    captures = REPO / "content/linux/how/captures"
+    project = make_project({"linux/how/replay.md": (
+        "---\ntitle: Replay\nlayout: lesson\nsimulation:\n  model: tcp\n  capture: c.pcap\n"
+        "  client: {name: c, ip: 10.0.0.5}\n  server: {name: s, ip: 10.0.0.80}\n---\nText.\n")})
+    capture = project.content / "linux/how/c.pcap"
+    capture.write_bytes((captures / "connect-refused.pcap").read_bytes())
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    assert build.outputs["linux/how/replay/index.html"].count(b'"frame":') == 4  # 2 steps
+    capture.write_bytes((captures / "server-closes-first.pcap").read_bytes())
+    result = build.update()
+    # the step count changed too, so the listings that show it are re-rendered
+    assert "/linux/how/replay/" in result.rendered
+    assert build.outputs == fresh_outputs(project.root)
+    assert build.outputs["linux/how/replay/index.html"].count(b'"frame":') > 4

@@ -3,6 +3,8 @@ socket's origin check, and no file outside the output folder."""
 
 from __future__ import annotations
 
+import asyncio
+import html
 import json
 import socket
 import threading
@@ -10,10 +12,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.ioloop import IOLoop
 from tornado.websocket import websocket_connect
 
 from stepwise.serve import serve
@@ -83,8 +85,8 @@ def test_broken_frontmatter_shows_the_overlay_and_keeps_the_old_page(server):
     good = path.read_text()
     path.write_text(good.replace("title: Port", "title: [Port"))
     body = server.wait_for("linux/kb/port/", lambda b: "stepwise-overlay" in b)
-    # the unclosed [ is noticed on the next line, where YAML reports it
-    assert "content/linux/kb/port.md:3: malformed YAML frontmatter" in body
+    assert ("content/linux/kb/port.md:2: malformed YAML frontmatter: a '[' list is not "
+            "closed: add the ']'") in html.unescape(body)
     assert "Ephemeral ports." in body  # the last good page is still served
     path.write_text(good.replace("Ephemeral", "Short-lived"))
     body = server.wait_for("linux/kb/port/", lambda b: "Short-lived" in b)
@@ -111,48 +113,47 @@ def test_refuses_paths_outside_the_output_folder(server, path):
     assert "root:" not in body and "base_url" not in body
 
 
-def reload_socket(url: str, origin: str):
-    async def run():
-        request = HTTPRequest(url.replace("http", "ws") + "livereload", headers={"Origin": origin})
-        conn = await websocket_connect(request)
-        conn.write_message(json.dumps({"command": "hello", "protocols": [
-            "http://livereload.com/protocols/official-7"]}))
-        hello = await conn.read_message()
-        return conn, hello
+async def reload_socket(url: str, origin: str):
+    """Open the reload WebSocket as livereload.js does; returns (connection, hello)."""
+    request = HTTPRequest(url.replace("http", "ws") + "livereload", headers={"Origin": origin})
+    conn = await websocket_connect(request)
+    conn.write_message(json.dumps({"command": "hello", "protocols": [
+        "http://livereload.com/protocols/official-7"]}))
+    return conn, await conn.read_message()
 
-    return run
+
+def run_async(coro):
+    """Run a coroutine on a loop of its own thread: the session's Playwright browser may
+    already run an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_reload_socket_accepts_only_the_served_origin(server):
-    loop = IOLoop(make_current=False)
-    try:
-        with pytest.raises(HTTPClientError) as info:
-            loop.run_sync(reload_socket(server.url, "http://evil.example"))
-        assert info.value.code == 403
-        conn, hello = loop.run_sync(reload_socket(server.url, server.url.rstrip("/")))
-        assert json.loads(hello)["command"] == "hello"
+    with pytest.raises(HTTPClientError) as info:
+        run_async(reload_socket(server.url, "http://evil.example"))
+    assert info.value.code == 403
+
+    async def served_origin():
+        conn, hello = await reload_socket(server.url, server.url.rstrip("/"))
         conn.close()
-    finally:
-        loop.close()
+        return json.loads(hello)
+
+    assert run_async(served_origin())["command"] == "hello"
 
 
 def test_a_rebuild_tells_the_browser_to_reload(server):
-    loop = IOLoop(make_current=False)
-
     async def run():
-        conn, _hello = await reload_socket(server.url, server.url.rstrip("/"))()
+        conn, _hello = await reload_socket(server.url, server.url.rstrip("/"))
         conn.write_message(json.dumps({"command": "info", "url": server.url}))
-        await __import__("asyncio").sleep(0.2)
+        await asyncio.sleep(0.2)
         path = server.project.content / "linux/kb/port.md"
         path.write_text(path.read_text() + "\nmore\n")
-        message = await __import__("asyncio").wait_for(conn.read_message(), 8)
+        message = await asyncio.wait_for(conn.read_message(), 8)
         conn.close()
         return json.loads(message)
 
-    try:
-        assert loop.run_sync(run)["command"] == "reload"
-    finally:
-        loop.close()
+    assert run_async(run())["command"] == "reload"
 
 
 def test_port_in_use_gives_a_clear_message(make_project, capsys):

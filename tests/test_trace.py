@@ -298,7 +298,7 @@ ERRORS: list[tuple[Any, Any, str, tuple[str | int, ...]]] = [
     ({k: v for k, v in GOOD_SIM.items() if k != "model"}, GOOD_STEPS,
      "simulation needs 'model: tcp'", ("simulation",)),
     (sim(isns={}), GOOD_STEPS, "unknown key 'isns' in simulation; known keys: model, client, "
-     "server, isn; did you mean 'isn'?", ("simulation", "isns")),
+     "server, isn, capture; did you mean 'isn'?", ("simulation", "isns")),
     ({k: v for k, v in GOOD_SIM.items() if k != "server"}, GOOD_STEPS,
      "simulation needs 'server', e.g. server: {name: nginx, ip: 10.0.0.80, port: 443}",
      ("simulation",)),

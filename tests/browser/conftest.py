@@ -46,7 +46,7 @@ class Site:
 def build(out: Path) -> None:
     from stepwise.build import build_site
 
-    build_site(ROOT, out)
+    build_site(ROOT, out)  # with the search index
 
 
 class _Quiet(SimpleHTTPRequestHandler):
