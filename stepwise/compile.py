@@ -51,7 +51,7 @@ class PageCompiler:
     def compile(self, tokens: list[Any], layouts: list[str], templates_name: str) -> None:
         """Run every step for the page; results land on the page, problems in the lists."""
         page = self.page
-        page.links_out, page.ref_slugs, page.trace = set(), set(), None
+        page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
         page.html = page.lead_html = ""
         if page.layout not in layouts:
             self.errors.append(FrontmatterError(

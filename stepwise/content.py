@@ -10,6 +10,8 @@ folder's name for an ``_index.md``; ``home`` for the site's front page).
 from __future__ import annotations
 
 import difflib
+import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)  # a page is itself: equality and hashing by identity
 class Page:
     """One page of the site.
 
@@ -74,6 +76,7 @@ class Page:
     ref_slugs: set[str] = field(default_factory=set)
     reads: set[Path] = field(default_factory=set)
     trace: dict[str, Any] | None = None
+    minutes: int | None = None
 
     @property
     def title(self) -> str:
@@ -105,13 +108,13 @@ class Page:
         """Path of the written file inside the output folder."""
         return self.url.strip("/") + "/index.html" if self.url != "/" else "index.html"
 
-    @property
+    @functools.cached_property
     def section_url(self) -> str | None:
         """URL of the section this page belongs to (its parent), None for the front page."""
         if self.url == "/":
             return None
-        parent = PurePosixPath(self.url.strip("/")).parent
-        return "/" if str(parent) == "." else f"/{parent}/"
+        parent = self.url.rstrip("/").rpartition("/")[0]
+        return parent + "/" if parent else "/"
 
     def line_of(self, *keypath: str | int) -> int | None:
         """1-based line of a frontmatter value in the file (see YamlDocument.line_of)."""
@@ -173,10 +176,13 @@ def load_pages(content_dir: Path, *, include_drafts: bool = False) -> LoadResult
 
 def page_files(content_dir: Path) -> list[Path]:
     """Every page source under ``content_dir``: ``*.md``, sorted, hidden ones skipped."""
-    return [
-        path for path in sorted(content_dir.rglob("*.md"))
-        if not any(part.startswith(".") for part in path.relative_to(content_dir).parts)
-    ]
+    found: list[str] = []
+    # os.walk, not Path.rglob: this runs on every rebuild while serving
+    for folder, dirs, files in os.walk(content_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(folder, f) for f in files
+                     if f.endswith(".md") and not f.startswith("."))
+    return [Path(p) for p in sorted(found)]
 
 
 def load_page_file(

@@ -54,6 +54,7 @@ class SiteTree:
                 self._children.setdefault(parent, []).append(page)
         for kids in self._children.values():
             kids.sort(key=Page.sort_key)
+        self._tags: dict[str, tuple[str, list[Page]]] | None = None
         self._linked_from: dict[str, list[Page]] = {}
         for page in self.pages:
             for url in page.links_out:
@@ -135,6 +136,11 @@ class SiteTree:
     def tags(self) -> dict[str, tuple[str, list[Page]]]:
         """Every tag of the pages: ``{slug: (label, pages)}``, by slug; the pages of a
         tag by title. The label is the tag as first written (pages by URL)."""
+        if self._tags is None:
+            self._tags = self._collect_tags()
+        return self._tags
+
+    def _collect_tags(self) -> dict[str, tuple[str, list[Page]]]:
         found: dict[str, tuple[str, list[Page]]] = {}
         for page in self.pages:
             for tag in page_tags(page):
@@ -187,8 +193,11 @@ def word_count(html: str) -> int:
 
 def reading_minutes(page: Page) -> int:
     """Minutes to read the page at :data:`WORDS_PER_MINUTE`, rounded up, at least 1:
-    its lead, its body and, for a lesson, its steps' titles and texts."""
-    words = word_count(page.lead_html) + word_count(page.html)
-    for step in (page.trace or {}).get("steps", []):
-        words += word_count(str(step.get("title", ""))) + word_count(str(step.get("html", "")))
-    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+    its lead, its body and, for a lesson, its steps' titles and texts. Kept on the
+    page (``Page.minutes``, reset when the page is compiled again)."""
+    if page.minutes is None:
+        words = word_count(page.lead_html) + word_count(page.html)
+        for step in (page.trace or {}).get("steps", []):
+            words += word_count(str(step.get("title", ""))) + word_count(str(step.get("html", "")))
+        page.minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
+    return page.minutes

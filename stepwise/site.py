@@ -103,6 +103,11 @@ class SiteBuild:
         self._uses: dict[str, set[str]] = {}  # layout template -> templates it reads
         self._md: Any = None
         self._env: jinja2.Environment | None = None
+        self._env_generation = 0
+        self._site_files: dict[str, bytes] = {}
+        self._site_files_key: object = None
+        self._facets: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        self._facets_version = 0
 
     # -- public ---------------------------------------------------------------------
 
@@ -129,6 +134,7 @@ class SiteBuild:
         self._templates = Snapshot.take(folder_files(self.project.templates))
         self._static = Snapshot.take(folder_files(self.project.static))
         self._uses, self._md, self._env = {}, None, None
+        self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
         pages, links = self._compile(urls, errors)
         self._reads = Snapshot.take(self._read_paths())
@@ -227,6 +233,17 @@ class SiteBuild:
             if target is not None:
                 PageCompiler(target, md, links, errors, warnings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
+        # what other pages show of each page, kept so a rebuild compares without
+        # recomputing it for the pages it did not touch
+        for url in [u for u in self._facets if u not in by_url]:
+            del self._facets[url]
+            self._facets_version += 1
+        for url in compile_urls | (set(by_url) - set(self._facets)):
+            if url in by_url:
+                facets = (_link_facet(by_url[url]), _render_facet(by_url[url]))
+                if self._facets.get(url) != facets:
+                    self._facets[url] = facets
+                    self._facets_version += 1
         errors.extend(check_menu(self.config, links))
         if "/" not in by_url:
             errors.append(BuildError("the site needs a front page: add content/_index.md",
@@ -248,6 +265,7 @@ class SiteBuild:
         """
         assert self.config is not None
         if self._env is None:
+            self._env_generation += 1
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
             self._env = create_environment(self.project.templates)
@@ -262,8 +280,14 @@ class SiteBuild:
                     errors.append(err)
             elif page.output_path in self.outputs:
                 outputs[page.output_path] = self.outputs[page.output_path]
+        # tag pages, sitemap, 404: made from every page's render facet, so they are
+        # made again only when one of those (or a template) changed
+        key = (self._env_generation, self._facets_version)
         try:
-            outputs.update(renderer.site_files())
+            if key != self._site_files_key:
+                self._site_files = renderer.site_files()
+                self._site_files_key = key
+            outputs.update(self._site_files)
         except BuildError as err:
             errors.append(err)
         if errors:
@@ -291,9 +315,8 @@ class SiteBuild:
         assert self.config is not None
         content = self.project.content
         before = {p.url: p for p in self.pages}
-        facets_before = {url: _link_facet(p) for url, p in before.items()}
-        render_facets_before = {url: _render_facet(p) for url, p in before.items()}
-        links_before = {url: set(p.links_out) for url, p in before.items()}
+        facets_before = dict(self._facets)  # compiling replaces entries, not tuples
+        links_before = {url: p.links_out for url, p in before.items()}  # compile makes new sets
 
         # 1. what changed on disk
         errors: list[BuildError] = []
@@ -341,7 +364,7 @@ class SiteBuild:
         md = self._markdown()
         facet_changed = {u for u in changed_urls & set(before)
                          if self._parsed(after[u], md) is not None
-                         and _link_facet(after[u]) != facets_before[u]}
+                         and _link_facet(after[u]) != facets_before[u][0]}
         # pages whose references may now resolve differently
         slugs = {before[u].slug for u in gone | facet_changed} | {after[u].slug for u in added
                                                                    | facet_changed}
@@ -355,7 +378,7 @@ class SiteBuild:
         pages, links = self._compile(compile_urls, errors)
         # after compiling we know the new links_out and render facets
         changed_render = {u for u in compile_urls & set(before)
-                          if _render_facet(after[u]) != render_facets_before[u]}
+                          if self._facets[u][1] != facets_before[u][1]}
         changed_render |= structural
         menu_targets = self._menu_targets()
         for url in changed_render:
