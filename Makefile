@@ -31,4 +31,4 @@ bench: $(STAMP)
 	$(PY) bench/page_weight.py
 
 clean:
-	rm -rf site .site-* .serve-site
+	rm -rf site .site-* .serve-site .stepwise-cache

@@ -19,16 +19,18 @@ nothing is written unless the whole build succeeds.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache import entry_key, inputs, save, unchanged
 from .errors import BuildError, ErrorList, OutputError, TraceError, display_path
 from .output import check_output_dir, write_site
 from .project import Project
 from .search import SearchIndex, index_site
-from .site import SiteBuild
+from .snapshot import Snapshot
 
 __all__ = ["BuildResult", "Project", "build_site", "lesson_trace"]
 
@@ -48,14 +50,18 @@ class BuildResult:
     files: int
     seconds: float
     out: Path
-    warnings: list[BuildError] = field(default_factory=list)
-    search: SearchIndex | None = None
+    warnings: list[str] = field(default_factory=list)
+    search: str = ""
+    unchanged: bool = False
 
     def summary(self) -> str:
         """The one-line summary: ``built 14 pages in 0.21 s -> site/ (search index: 51
-        pages, 303 KB)``."""
+        pages, 303 KB)``, or ``site/ is up to date: 14 pages, nothing changed (0.03 s)``."""
+        if self.unchanged:
+            return (f"{self.out.name}/ is up to date: {self.pages} pages, nothing changed "
+                    f"({self.seconds:.2f} s)")
         line = f"built {self.pages} pages in {self.seconds:.2f} s -> {self.out.name}/"
-        return f"{line} ({self.search.summary()})" if self.search else line
+        return f"{line} ({self.search})" if self.search else line
 
 
 def build_site(
@@ -66,6 +72,7 @@ def build_site(
     strict: bool = False,
     drafts: bool = False,
     search: bool = True,
+    cache: bool = True,
 ) -> BuildResult:
     """Build the site of the project at ``root`` into ``out`` (default ``root/site``).
 
@@ -76,6 +83,8 @@ def build_site(
         strict: warnings (unknown frontmatter keys) fail the build.
         drafts: publish pages marked ``draft: true``.
         search: write the full-text search index (Pagefind) into the output.
+        cache: skip the build when nothing changed since the last one with the same
+            options into ``out`` (see :mod:`stepwise.cache`).
 
     Raises:
         ErrorList: every problem found, each located ``path:line``; ``out`` is untouched.
@@ -83,7 +92,19 @@ def build_site(
     started = time.perf_counter()
     project = Project.at(root, content)
     out = out or root / "site"
-    build = SiteBuild(project, strict=strict, drafts=drafts)
+    key = cache_key(project, out, strict=strict, drafts=drafts, search=search)
+    if cache:
+        hit = unchanged(root, project.content, out, key)
+        if hit is not None:
+            return BuildResult(int(str(hit.summary["pages"])), int(str(hit.summary["files"])),
+                               time.perf_counter() - started, out,
+                               [str(w) for w in hit.summary["warnings"]],  # type: ignore[attr-defined]
+                               str(hit.summary["search"]), unchanged=True)
+    # the pipeline is imported only now: a build with nothing to do never loads it
+    from .site import SiteBuild
+
+    read_before = Snapshot.take(inputs(root, project.content))  # edits during the build
+    build = SiteBuild(project, strict=strict, drafts=drafts)   # show up next time
     build.config = build._load_config()
     try:
         check_output_dir(out, [root, project.content, project.templates, project.static])
@@ -91,14 +112,40 @@ def build_site(
         raise ErrorList([err]) from None
     build.full()
     indexed: list[SearchIndex] = []
+    out_id = outputs_id(build.outputs, project.static, read_before)
     try:
         count = write_site(out, build.outputs, project.static,
                            before_swap=(lambda tmp: indexed.append(index_site(tmp))) if search
-                           else None)
+                           else None, output_id=out_id)
     except BuildError as err:
         raise ErrorList([err]) from None
-    return BuildResult(len(build.pages), count, time.perf_counter() - started, out,
-                       build.warnings, indexed[0] if indexed else None)
+    result = BuildResult(len(build.pages), count, time.perf_counter() - started, out,
+                         [str(w) for w in build.warnings],
+                         indexed[0].summary() if indexed else "")
+    if cache:
+        save(root, project.content, key, out_id, {
+            "pages": result.pages, "files": result.files, "warnings": result.warnings,
+            "search": result.search}, read_before)
+    return result
+
+
+def cache_key(project: Project, out: Path, **options: object) -> str:
+    """The cache entry of builds of ``project`` into ``out`` with these options."""
+    return entry_key(out, {"content": str(project.content.resolve()), **options})
+
+
+def outputs_id(outputs: dict[str, bytes], static: Path, inputs_read: Snapshot) -> str:
+    """A deterministic id of one build's output: the hash of every generated file and
+    of the static files copied (by their path inside static/, so the id does not
+    depend on where the project lives)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(outputs):
+        digest.update(name.encode() + b"\0" + hashlib.blake2b(outputs[name]).digest())
+    for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):
+        if path.is_relative_to(static):
+            digest.update(path.relative_to(static).as_posix().encode() + b"\0"
+                          + content_hash.encode())
+    return digest.hexdigest()
 
 
 def lesson_trace(root: Path, lesson: Path) -> dict[str, Any]:
@@ -107,6 +154,8 @@ def lesson_trace(root: Path, lesson: Path) -> dict[str, Any]:
     Raises:
         ErrorList: the lesson has errors, or is not a page with a simulation.
     """
+    from .site import SiteBuild
+
     build = SiteBuild(Project.at(root), drafts=True)
     try:
         build.full()

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--drafts", action="store_true", help="also publish pages with draft: true")
     build.add_argument("--no-search", action="store_true",
                        help="skip the full-text search index (faster local builds)")
+    build.add_argument("--no-cache", action="store_true",
+                       help="build even when nothing changed since the last build")
 
     trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
     trace.add_argument("lesson", type=Path, help="the lesson's .md file")
@@ -84,7 +86,7 @@ def _build(args: argparse.Namespace) -> int:
     from .build import build_site
 
     result = build_site(args.root, args.out, content=args.content, strict=args.strict,
-                        drafts=args.drafts, search=not args.no_search)
+                        drafts=args.drafts, search=not args.no_search, cache=not args.no_cache)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())

@@ -53,7 +53,8 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
 
 
 def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
-               before_swap: Callable[[Path], object] | None = None) -> int:
+               before_swap: Callable[[Path], object] | None = None,
+               output_id: str = "") -> int:
     """Write ``files`` and the static folder to ``out`` atomically.
 
     Args:
@@ -62,6 +63,7 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
         static_dir: copied as it is to ``out/static/``, or None.
         before_swap: called with the finished temporary folder before it replaces
             ``out`` (the search indexer), so its output is part of the swap.
+        output_id: recorded in the marker file (see :mod:`stepwise.cache`).
 
     Returns:
         The number of files written.
@@ -76,7 +78,8 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
     tmp = out.parent / f".{out.name}.build-{os.getpid()}"
     try:
         count = _write_tree(tmp, files, static_dir)
-        (tmp / MARKER).write_text("made by stepwise; replaced on each build\n", encoding="utf-8")
+        (tmp / MARKER).write_text(f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
+                                  encoding="utf-8")
         if before_swap is not None:
             before_swap(tmp)
         _swap(tmp, out)

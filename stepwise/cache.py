@@ -1,0 +1,105 @@
+"""The build cache: a rebuild with nothing changed costs a scan, not a build.
+
+After each successful build, ``.stepwise-cache/`` (beside ``site.yaml``) records the
+build's inputs (every file of content/, templates/, static/ and ``site.yaml``, by
+stamp and hash), the options, the version of this package's code, and the id of the
+output it wrote (also in the output's marker file). The next build with the same
+options first compares: when no input and no line of stepwise changed and the output
+folder still holds that build, there is nothing to do. Anything else runs the full
+build. Deliberately small: it imports nothing heavy, so the check runs before Jinja or
+markdown-it are even loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .snapshot import Snapshot, folder_files
+
+CACHE_DIR = ".stepwise-cache"
+MARKER = ".stepwise-output"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def code_version() -> str:
+    """A hash of this package's source and data files and of the Python version."""
+    digest = hashlib.blake2b(sys.version.encode(), digest_size=16)
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs(root: Path, content: Path) -> list[Path]:
+    """Every file a build reads (captures included: they live in content/)."""
+    config = root / "site.yaml"
+    return ([config] if config.is_file() else []) + folder_files(content) + \
+        folder_files(root / "templates") + folder_files(root / "static")
+
+
+@dataclass
+class CacheEntry:
+    """What one successful build leaves for the next."""
+
+    key: str
+    code: str
+    output_id: str
+    summary: dict[str, object] = field(default_factory=dict)
+    snapshot: Snapshot = field(default_factory=Snapshot)
+
+
+def _path(root: Path, key: str) -> Path:
+    return root / CACHE_DIR / f"{key}.json"
+
+
+def entry_key(out: Path, options: dict[str, object]) -> str:
+    """One cache entry per output folder and set of options."""
+    text = json.dumps({"out": str(out.resolve()), **options}, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def output_id(out: Path) -> str | None:
+    """The build id written in the output folder's marker, or None."""
+    try:
+        lines = (out / MARKER).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("build:")), None)
+
+
+def unchanged(root: Path, content: Path, out: Path, key: str) -> CacheEntry | None:
+    """The cached entry when nothing changed since it was written, else None."""
+    try:
+        raw = json.loads(_path(root, key).read_text(encoding="utf-8"))
+        snap = Snapshot(files={Path(p): (int(v[0]), int(v[1]), str(v[2]))
+                               for p, v in raw["files"].items()},
+                        taken_ns=int(raw["taken_ns"]))
+        entry = CacheEntry(raw["key"], raw["code"], raw["output_id"], raw["summary"], snap)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if entry.code != code_version() or output_id(out) != entry.output_id:
+        return None
+    _new, change = entry.snapshot.compare(inputs(root, content))
+    return None if change else entry
+
+
+def save(root: Path, content: Path, key: str, out_id: str, summary: dict[str, object],
+         snapshot: Snapshot) -> None:
+    """Record a successful build (best effort: a read-only project just has no cache)."""
+    data = {"key": key, "code": code_version(), "output_id": out_id, "summary": summary,
+            "taken_ns": snapshot.taken_ns,
+            "files": {str(p): list(v) for p, v in snapshot.files.items()}}
+    try:
+        folder = root / CACHE_DIR
+        folder.mkdir(exist_ok=True)
+        (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+        tmp = _path(root, key).with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(_path(root, key))
+    except OSError:
+        pass

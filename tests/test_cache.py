@@ -1,0 +1,66 @@
+"""The build cache: a build with nothing changed does nothing; any change builds."""
+
+from __future__ import annotations
+
+import pytest
+
+import stepwise.cache
+
+
+def test_nothing_changed_is_reported_and_the_output_left_alone(make_project):
+    project = make_project()
+    first = project.build(search=False)
+    page = project.out / "linux/kb/port/index.html"
+    stamp = page.stat().st_mtime_ns
+    second = project.build(search=False)
+    assert second.unchanged and not first.unchanged
+    assert second.summary().startswith(f"site/ is up to date: {first.pages} pages, nothing changed")
+    assert page.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("change", ["content", "template", "static", "config", "capture"])
+def test_any_input_change_builds(make_project, change):
+    project = make_project()
+    project.build(search=False)
+    root = project.root
+    target = {"content": root / "content/linux/kb/port.md",
+              "template": root / "templates/partials/footer.html",
+              "static": root / "static/css/site.css",
+              "config": root / "site.yaml",
+              "capture": root / "content/linux/kb/some.pcap"}[change]
+    with open(target, "a", encoding="utf-8") as f:
+        f.write("\n")
+    assert not project.build(search=False).unchanged
+
+
+def test_other_options_or_output_build(make_project, tmp_path):
+    project = make_project()
+    project.build(search=False)
+    assert not project.build(search=False, strict=True).unchanged
+    assert not project.build(search=False, drafts=True).unchanged
+    from stepwise.build import build_site
+
+    assert not build_site(project.root, tmp_path / "elsewhere", search=False).unchanged
+
+
+def test_a_touched_output_folder_builds(make_project):
+    project = make_project()
+    project.build(search=False)
+    (project.out / ".stepwise-output").write_text("made by stepwise\nbuild: other\n")
+    assert not project.build(search=False).unchanged
+
+
+def test_a_new_version_of_the_code_builds(make_project, monkeypatch):
+    project = make_project()
+    project.build(search=False)
+    monkeypatch.setattr(stepwise.cache, "code_version", lambda: "another")
+    assert not project.build(search=False).unchanged
+
+
+def test_warnings_are_repeated_by_an_unchanged_build(make_project):
+    project = make_project({"pricing.md": "---\ntitle: Pricing\ncolour: blue\n---\nFree.\n"})
+    first = project.build(search=False)
+    second = project.build(search=False)
+    assert second.unchanged
+    assert second.warnings == first.warnings == [
+        "content/pricing.md:3: unknown frontmatter key 'colour'"]
