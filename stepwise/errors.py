@@ -27,6 +27,11 @@ class BuildError(Exception):
         self.path = str(path) if path is not None else None
         self.line = line
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # the default pickling passes only ``args`` (the message) back to __init__;
+        # build workers send errors to the parent process (stepwise.parallel)
+        return (_rebuild, (type(self), self.__dict__))
+
     def located(self, path: str | Path | None, line: int | None = None) -> BuildError:
         """Return a copy of this error with ``path`` (and ``line``) filled in where unset."""
         err = type(self).__new__(type(self))
@@ -44,6 +49,13 @@ class BuildError(Exception):
         if self.line is not None:
             where = f"{where}:{self.line}"
         return f"{where}: {self.message}"
+
+
+def _rebuild(cls: type[BuildError], state: dict[str, object]) -> BuildError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message"))
+    err.__dict__.update(state)
+    return err
 
 
 class ConfigError(BuildError):

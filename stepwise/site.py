@@ -39,6 +39,7 @@ from .layout import SiteRenderer
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
+from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
 from .snapshot import Snapshot, folder_files
@@ -83,10 +84,13 @@ class SiteBuild:
         project: the project's folders.
         strict: warnings are errors.
         drafts: publish draft pages.
+        jobs: processes for a full build (None: one per core, for sites large enough
+            to gain from it; see :mod:`stepwise.parallel`).
     """
 
-    def __init__(self, project: Project, *, strict: bool = False, drafts: bool = False):
-        self.project, self.strict, self.drafts = project, strict, drafts
+    def __init__(self, project: Project, *, strict: bool = False, drafts: bool = False,
+                 jobs: int | None = None):
+        self.project, self.strict, self.drafts, self.jobs = project, strict, drafts, jobs
         self.config: SiteConfig | None = None
         self.ok = False
         self.warnings: list[BuildError] = []
@@ -136,9 +140,14 @@ class SiteBuild:
         self._uses, self._md, self._env = {}, None, None
         self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
-        pages, links = self._compile(urls, errors)
-        self._reads = Snapshot.take(self._read_paths())
-        outputs = self._render(pages, links, urls)
+        jobs = worker_count(len(urls), self.jobs)
+        if jobs > 1:
+            pages, links, outputs = build_in_parallel(self, sorted(urls), jobs, errors)
+            self._reads = Snapshot.take(self._read_paths())
+        else:
+            pages, links = self._compile(urls, errors)
+            self._reads = Snapshot.take(self._read_paths())
+            outputs = self._render(pages, links, urls)
         old = self.outputs
         self.outputs = outputs
         self.ok = True
@@ -217,22 +226,42 @@ class SiteBuild:
         Raises:
             ErrorList: with ``errors`` and every problem found here.
         """
-        assert self.config is not None
-        all_pages = sorted(self._pages.values(), key=lambda p: p.url)
-        pages = self.pages
-        errors.extend(check_collisions(all_pages))
-        links = LinkIndex(all_pages, drafts_published=self.drafts)
+        pages, links, warnings = self._compile_setup()
         md = self._markdown()
         for page in pages:
             self._parsed(page, md)
-        layouts = known_layouts(self.project.templates)
+        self._compile_pages(pages, links, compile_urls, errors, warnings)
+        self._compile_finish(pages, links, compile_urls, errors, warnings)
+        return pages, links
+
+    def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]:
+        """The published pages, the link index over all pages, the load warnings."""
+        links = LinkIndex(self._pages.values(), drafts_published=self.drafts)
         warnings = [w for ws in self._page_warnings.values() for w in ws]
+        return self.pages, links, warnings
+
+    def _compile_pages(self, pages: list[Page], links: LinkIndex, urls: Iterable[str],
+                       errors: list[BuildError], warnings: list[BuildError]) -> None:
+        """Compile the pages at ``urls`` (already parsed)."""
+        md = self._markdown()
+        layouts = known_layouts(self.project.templates)
         by_url = {p.url: p for p in pages}
-        for url in sorted(compile_urls):
+        for url in sorted(urls):
             target = by_url.get(url)
             if target is not None:
                 PageCompiler(target, md, links, errors, warnings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
+
+    def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
+                        errors: list[BuildError], warnings: list[BuildError]) -> None:
+        """The checks over the whole site, and the facets kept for rebuilds.
+
+        Raises:
+            ErrorList: with ``errors`` and every problem found here.
+        """
+        assert self.config is not None
+        by_url = {p.url: p for p in pages}
+        errors.extend(check_collisions(sorted(self._pages.values(), key=lambda p: p.url)))
         # what other pages show of each page, kept so a rebuild compares without
         # recomputing it for the pages it did not touch
         for url in [u for u in self._facets if u not in by_url]:
@@ -253,7 +282,27 @@ class SiteBuild:
             errors.extend(warnings)
         if errors:
             raise ErrorList(errors)
-        return pages, links
+
+    def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer:
+        assert self.config is not None
+        if self._env is None:
+            self._env_generation += 1
+            # compiled templates are kept between rebuilds; Jinja's own mtime check is
+            # too coarse for quick saves, so the env is dropped when a template changes
+            self._env = create_environment(self.project.templates)
+        return SiteRenderer(self.project, self.config, pages, links, self._env)
+
+    @staticmethod
+    def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
+                      errors: list[BuildError]) -> dict[str, bytes]:
+        outputs: dict[str, bytes] = {}
+        for page in pages:
+            if page.url in urls:
+                try:
+                    outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
+                except BuildError as err:
+                    errors.append(err)
+        return outputs
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
                 ) -> dict[str, bytes]:
@@ -263,23 +312,26 @@ class SiteBuild:
         Raises:
             ErrorList: a template failed.
         """
-        assert self.config is not None
-        if self._env is None:
-            self._env_generation += 1
-            # compiled templates are kept between rebuilds; Jinja's own mtime check is
-            # too coarse for quick saves, so the env is dropped when a template changes
-            self._env = create_environment(self.project.templates)
-        renderer = SiteRenderer(self.project, self.config, pages, links, self._env)
+        renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
+        rendered = self._render_pages(renderer, pages, render_urls, errors)
+        return self._render_finish(renderer, pages, rendered, errors)
+
+    def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
+                       rendered: dict[str, bytes], errors: list[BuildError]) -> dict[str, bytes]:
+        """The full output mapping: ``rendered`` pages, the others' previous bytes, and
+        the site files (tag pages, sitemap, 404).
+
+        Raises:
+            ErrorList: with ``errors`` and any failure of the site files.
+        """
         outputs: dict[str, bytes] = {}
         for page in pages:
-            if page.url in render_urls:
-                try:
-                    outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
-                except BuildError as err:
-                    errors.append(err)
-            elif page.output_path in self.outputs:
-                outputs[page.output_path] = self.outputs[page.output_path]
+            path = page.output_path
+            if path in rendered:
+                outputs[path] = rendered[path]
+            elif path in self.outputs:
+                outputs[path] = self.outputs[path]
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
         key = (self._env_generation, self._facets_version)

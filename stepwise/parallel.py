@@ -1,0 +1,180 @@
+"""A full build on every core: the pages split in shards, one process per shard.
+
+Stages 3-5 are per page, but each needs something from all pages before it can run:
+compiling needs every page's heading ids (to check ``#anchor`` links), and rendering
+needs every page's compile results (backlinks, reading times, step counts). So the
+processes run in lock-step (bulk-synchronous), exchanging only what the next stage
+needs:
+
+1. each parses its shard and sends its pages' headings; all headings go to all;
+2. each compiles its shard and sends the results (HTML, links, trace...); all go to all;
+3. each renders its shard and sends the output bytes.
+
+The workers are forked from the build process once the pages are loaded, so they
+start with the same state and the same code; the build process itself works on the
+first shard. Everything is sorted and merged by URL, so the output is byte-identical
+to a serial build (tests/test_parallel.py checks it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import traceback
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from .content import Page
+from .errors import BuildError, ErrorList
+
+if TYPE_CHECKING:
+    from .links import LinkIndex
+    from .site import SiteBuild
+
+#: Below this many pages a fork costs more than it saves.
+MIN_PAGES = 200
+#: What compiling a page sets on it (see PageCompiler.compile).
+RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes")
+
+
+def worker_count(pages: int, jobs: int | None) -> int:
+    """How many processes to use: ``jobs`` when given (``STEPWISE_JOBS`` in the
+    environment otherwise), else one per core for sites of :data:`MIN_PAGES` pages or
+    more; 1 where fork is not available."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if jobs is None and os.environ.get("STEPWISE_JOBS", "").isdigit():
+        jobs = int(os.environ["STEPWISE_JOBS"])
+    if jobs is not None:
+        return max(1, jobs)
+    return max(1, min(len(os.sched_getaffinity(0)), 8)) if pages >= MIN_PAGES else 1
+
+
+class _Shard:
+    """The work of one process on its shard of URLs, stage by stage."""
+
+    def __init__(self, build: SiteBuild, urls: list[str]):
+        self.build, self.urls = build, urls
+        self.pages, self.links, self.warnings = build._compile_setup()
+        self.by_url = {p.url: p for p in self.pages}
+
+    def parse(self) -> dict[str, list[tuple[int, str, str]]]:
+        md = self.build._markdown()
+        return {url: (self.build._parsed(self.by_url[url], md), self.by_url[url].headings)[1]
+                for url in self.urls}
+
+    def set_headings(self, headings: dict[str, list[tuple[int, str, str]]]) -> None:
+        for url, found in headings.items():
+            self.by_url[url].headings = found
+
+    def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError], list[BuildError]]:
+        errors: list[BuildError] = []
+        warnings: list[BuildError] = []
+        self.build._compile_pages(self.pages, self.links, self.urls, errors, warnings)
+        results = {url: tuple(getattr(self.by_url[url], f) for f in RESULT_FIELDS)
+                   for url in self.urls}
+        return results, errors, warnings
+
+    def apply(self, results: dict[str, tuple[Any, ...]]) -> None:
+        for url, values in results.items():
+            for name, value in zip(RESULT_FIELDS, values, strict=True):
+                setattr(self.by_url[url], name, value)
+
+    def render(self) -> tuple[dict[str, bytes], list[BuildError]]:
+        errors: list[BuildError] = []
+        renderer = self.build._renderer(self.pages, self.links)
+        return self.build._render_pages(renderer, self.pages, set(self.urls), errors), errors
+
+
+def _child(build: SiteBuild, urls: list[str], conn: Connection) -> None:
+    status = 0
+    try:
+        shard = _Shard(build, urls)
+        conn.send(shard.parse())
+        shard.set_headings(conn.recv())
+        conn.send(shard.compile())
+        shard.apply(conn.recv())
+        conn.send(shard.render())
+    except BaseException:  # noqa: BLE001 - reported by the parent, with the traceback
+        status = 1
+        with contextlib.suppress(OSError):
+            conn.send(_Crash(traceback.format_exc()))
+    finally:
+        conn.close()
+        os._exit(status)  # no atexit handlers or buffers of the parent run twice
+
+
+class _Crash:
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _recv(conn: Connection) -> Any:
+    try:
+        message = conn.recv()
+    except EOFError:
+        raise RuntimeError("a build worker exited unexpectedly") from None
+    if isinstance(message, _Crash):
+        raise RuntimeError(f"a build worker failed:\n{message.text}")
+    return message
+
+
+def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list[BuildError]
+                      ) -> tuple[list[Page], LinkIndex, dict[str, bytes]]:
+    """Compile and render ``urls`` in ``jobs`` processes (this one included).
+
+    Returns:
+        ``(pages, links, outputs)`` as the serial stages would.
+
+    Raises:
+        ErrorList: every problem found, as a serial build would report them.
+    """
+    shards = [urls[i::jobs] for i in range(jobs)]
+    context = multiprocessing.get_context("fork")
+    conns: list[Connection] = []
+    workers = []
+    for shard_urls in shards[1:]:
+        mine, theirs = context.Pipe()
+        worker = context.Process(target=_child, args=(build, shard_urls, theirs), daemon=True)
+        worker.start()
+        theirs.close()
+        conns.append(mine)
+        workers.append(worker)
+    try:
+        shard = _Shard(build, shards[0])
+        headings = shard.parse()
+        for conn in conns:
+            headings.update(_recv(conn))
+        for conn in conns:
+            conn.send(headings)
+        shard.set_headings(headings)
+        results, found, warnings = shard.compile()
+        for conn in conns:
+            theirs_results, theirs_errors, theirs_warnings = _recv(conn)
+            results.update(theirs_results)
+            found += theirs_errors
+            warnings += theirs_warnings
+        for conn in conns:
+            conn.send(results)
+        shard.apply(results)
+        rendered, render_errors = shard.render()
+        for conn in conns:
+            theirs_rendered, theirs_errors = _recv(conn)
+            rendered.update(theirs_rendered)
+            render_errors += theirs_errors
+    finally:
+        for conn in conns:
+            conn.close()
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+    # the checks over the whole site and the site files, as a serial build does them
+    errors.extend(found)
+    shard.warnings.extend(warnings)
+    build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
+    if render_errors:
+        raise ErrorList(render_errors)
+    renderer = build._renderer(shard.pages, shard.links)
+    return shard.pages, shard.links, build._render_finish(renderer, shard.pages, rendered, [])
