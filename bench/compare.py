@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ CACHE_DIRS = (".stepwise-cache",)  # stepwise's build cache, beside site.yaml
 EDITS_PER_ROUND = 4
 SCALING = (1000, 5000)
 MB = 1024 * 1024
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_TREE = os.path.exists("/proc/self/statm")
 
 
 # -- one measured run -----------------------------------------------------------------
@@ -56,20 +60,52 @@ class Run:
     rss_mb: float
     ok: bool
     log: str = ""
+    tree_rss_mb: float = 0.0
+
+
+def tree_rss(pid: int) -> int:
+    """The resident bytes of ``pid`` and its descendants (pages shared after a fork
+    count once per process: an upper bound)."""
+    total, todo = 0, [pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE
+            with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 def measure(cmd: list[str], log: Path, *, cwd: Path | None = None,
             env: dict[str, str] | None = None) -> Run:
-    """Run ``cmd`` to completion; its wall time and peak RSS (from wait4, this child
-    and any descendant it waited for)."""
+    """Run ``cmd`` to completion: its wall time, its peak RSS (``ru_maxrss`` from
+    wait4: the largest single process among it and the descendants it waited for) and
+    the peak sum over its process tree, sampled every 50 ms from /proc."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample(pid: int) -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], tree_rss(pid))
+
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample, args=(proc.pid,), daemon=True)
+        if SAMPLE_TREE:
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        done.set()
+    if SAMPLE_TREE:
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode == 0,
-               log.read_text(encoding="utf-8", errors="replace"))
+    rss = usage.ru_maxrss / 1024
+    return Run(seconds, rss, proc.returncode == 0,
+               log.read_text(encoding="utf-8", errors="replace"), max(rss, peak[0] / MB))
 
 
 def folder_size(path: Path) -> tuple[float, int]:
@@ -105,6 +141,7 @@ class Row:
     cwd: Path | None = None
     runs: list[float] = field(default_factory=list)
     rss: list[float] = field(default_factory=list)
+    tree_rss: list[float] = field(default_factory=list)
     output_mb: float | None = None
     files: int | None = None
     failed: str = ""
@@ -124,6 +161,8 @@ class Row:
                 data.update(q1_s=round(q1, 4), q3_s=round(q3, 4))
         if self.rss:
             data["peak_rss_mb"] = round(max(self.rss), 1)
+        if self.tree_rss:
+            data["peak_tree_rss_mb"] = round(max(self.tree_rss), 1)
         if self.output_mb is not None:
             data.update(output_mb=round(self.output_mb, 2), output_files=self.files)
         if self.failed:
@@ -142,6 +181,8 @@ def run_row(row: Row, log: Path, env: dict[str, str]) -> None:
         print(f"\n{row.name}: FAILED ({' '.join(row.command)})\n{row.failed}", file=sys.stderr)
         return
     row.rss.append(result.rss_mb)
+    if SAMPLE_TREE:
+        row.tree_rss.append(result.tree_rss_mb)
     if row.parse:
         row.runs += row.parse(result)
     else:
@@ -277,6 +318,19 @@ def tool_version(cmd: list[str]) -> str:
     return found.group(1) if found else text.strip()[:80]
 
 
+def code_stamp() -> str:
+    """A hash of what our build runs: stepwise/, templates/, static/, site.yaml."""
+    digest = hashlib.blake2b(digest_size=12)
+    paths = [REPO / "site.yaml", REPO / "build.py"]
+    for folder in ("stepwise", "templates", "static"):
+        paths += sorted(p for p in (REPO / folder).rglob("*")
+                        if p.is_file() and "__pycache__" not in p.parts)
+    for path in paths:
+        digest.update(path.relative_to(REPO).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def ratio(num: float | None, den: float | None) -> float | None:
     return num / den if num is not None and den else None
 
@@ -287,7 +341,7 @@ def fmt(value: float | None, spec: str = "8.2f") -> str:
 
 def print_table(rows: list[Row]) -> None:
     print(f"{'row':<34} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} "
-          f"{'peak RSS MB':>12} {'output MB':>10}")
+          f"{'peak RSS MB':>12} {'all procs':>10} {'output MB':>10}")
     for row in rows:
         if row.failed:
             print(f"{row.name:<34} FAILED")
@@ -299,6 +353,7 @@ def print_table(rows: list[Row]) -> None:
               f"{fmt(min(row.runs), f'8.{digits}f')} {fmt(max(row.runs), f'8.{digits}f')} "
               f"{len(row.runs):>3} "
               f"{fmt(max(row.rss) if row.rss else None, '12.0f')} "
+              f"{fmt(max(row.tree_rss) if row.tree_rss else None, '10.0f')} "
               f"{fmt(row.output_mb, '10.1f')}")
 
 
@@ -410,6 +465,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
             return 2
 
     nproc = os.cpu_count() or 1
+    stamp_before, commit_before = code_stamp(), git("rev-parse", "HEAD")
     print(f"generating {args.pages} pages (seed {args.seed}) in {work} ...", flush=True)
     started = time.perf_counter()
     corpora = {args.pages: generate(work / f"stepwise-{args.pages}", args.pages, args.seed)}
@@ -525,6 +581,10 @@ def bench(args: argparse.Namespace, work: Path) -> int:
 
     commit = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    changed = code_stamp() != stamp_before
+    if changed or commit != commit_before:
+        print(f"\nWARNING: stepwise's code changed during the run (commit {commit_before[:10]} "
+              f"-> {commit[:10]}): the rounds measured different code", file=sys.stderr)
     published = by["cold"].files if "cold" in by else None
     print(f"\nstepwise benchmark: {args.pages} generated pages, {args.reps} rounds, nproc {nproc}, "
           f"commit {commit[:10]}{' + uncommitted changes' if dirty else ''}")
@@ -538,7 +598,8 @@ def bench(args: argparse.Namespace, work: Path) -> int:
 
     report = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "commit": commit, "uncommitted_changes": dirty,
+        "commit": commit, "uncommitted_changes": dirty, "code_stamp": stamp_before,
+        "code_changed_during_run": changed or commit != commit_before,
         "pages": args.pages, "seed": args.seed, "reps": args.reps, "nproc": nproc,
         "output_files": published,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
