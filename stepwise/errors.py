@@ -8,6 +8,7 @@ so an author sees every problem of a build at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -121,8 +122,9 @@ class ErrorList(Exception):
 
 def display_path(path: str | Path) -> str:
     """``path`` as an author would type it: relative to the working folder when inside it."""
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(p)
+    # abspath, not resolve: a symlink is named where it is, not where it points
+    absolute = os.path.abspath(path)
+    here = os.getcwd()
+    if absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, here)
+    return str(path)

@@ -156,3 +156,69 @@ def test_cli_prints_errors_one_per_line_and_exits_non_zero(make_project):
         "content/linux/kb/port.md:4: unknown wiki-link [[prot]]; did you mean [[port]]?",
         "build failed: 2 errors; the previous output was kept",
     ]
+
+
+def test_an_impossible_step_names_the_lesson_line_and_the_rfc(make_project):
+    lesson = ("---\ntitle: Eager\nlayout: lesson\nsimulation:\n  model: tcp\n"
+              "  client: {name: curl, ip: 10.0.0.5}\n  server: {name: nginx, ip: 10.0.0.80, port: 443}\n"
+              "steps:\n  - title: listen\n    do: [server listen]\n  - title: too early\n"
+              "    do:\n      - client send 120\n---\nText.\n")
+    errors = broken_build(make_project(), {"content/linux/how/eager.md": lesson})
+    assert errors == ["content/linux/how/eager.md:13: step 2 ('client send 120'): client: "
+                      "cannot SEND in state CLOSED (RFC 9293 §3.10.2)"]
+
+
+def test_site_yaml_missing(make_project):
+    project = make_project()
+    project.build()
+    (project.root / "site.yaml").unlink()
+    with pytest.raises(ErrorList) as info:
+        project.build()
+    (error,) = [str(e) for e in info.value]
+    assert error.startswith("site.yaml: site.yaml not found in ")
+    assert error.endswith("; run from the project folder, pass --root, or create it with at "
+                          "least 'title:' and 'base_url:'")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("title: [x\n", "site.yaml:1: malformed YAML: a '[' list is not closed: add the ']'"),
+    ("- a\n", "site.yaml:1: must be a YAML mapping (key: value lines)"),
+    ("title: x\ntitel: y\n", "site.yaml:2: unknown key 'titel'; known keys: base_url, copyright, "
+     "description, footer, language, markdown, menu, strings, title"),
+    ("title: x\ntitle: y\n", "site.yaml:2: duplicate key 'title' (first on line 1); keep one of them"),
+])
+def test_site_yaml_malformed(make_project, text, message):
+    errors = broken_build(make_project(), {"site.yaml": text})
+    assert errors == [message]
+
+
+def test_a_static_file_may_not_overwrite_a_generated_file(make_project):
+    errors = broken_build(make_project(), {"static/css/highlight.css": "x{}"})
+    assert errors == ["static/css/highlight.css: static file would overwrite the generated "
+                      "file static/css/highlight.css; rename it"]
+
+
+def test_a_symlink_out_of_content_is_refused(make_project, tmp_path):
+    project = make_project()
+    project.build()
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\ntitle: Secret\n---\nshh\n")
+    (project.content / "linux/kb/link.md").symlink_to(secret)
+    with pytest.raises(ErrorList) as info:
+        project.build()
+    assert [str(e) for e in info.value] == [
+        "content/linux/kb/link.md: symlink points outside the content folder; copy the file "
+        "in instead"]
+
+
+def test_player_directive_needs_a_simulation(make_project):
+    errors = broken_build(make_project(), {"content/linux/kb/port.md":
+                                           "---\ntitle: Port\n---\nIntro.\n\n::player\n"})
+    assert errors == ["content/linux/kb/port.md:6: ::player needs a simulation: add "
+                      "'simulation:' and 'steps:' to the frontmatter, or remove the ::player line"]
+
+
+def test_an_empty_file(make_project):
+    errors = broken_build(make_project(), {"content/linux/kb/empty.md": ""})
+    assert errors == ["content/linux/kb/empty.md:1: missing frontmatter: start the file with a "
+                      "'---' line, then 'title: ...', then '---'"]
