@@ -466,6 +466,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
 
     nproc = os.cpu_count() or 1
     stamp_before, commit_before = code_stamp(), git("rev-parse", "HEAD")
+    load_before = os.getloadavg()
     print(f"generating {args.pages} pages (seed {args.seed}) in {work} ...", flush=True)
     started = time.perf_counter()
     corpora = {args.pages: generate(work / f"stepwise-{args.pages}", args.pages, args.seed)}
@@ -586,8 +587,10 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         print(f"\nWARNING: stepwise's code changed during the run (commit {commit_before[:10]} "
               f"-> {commit[:10]}): the rounds measured different code", file=sys.stderr)
     published = by["cold"].files if "cold" in by else None
+    load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
     print(f"\nstepwise benchmark: {args.pages} generated pages, {args.reps} rounds, nproc {nproc}, "
-          f"commit {commit[:10]}{' + uncommitted changes' if dirty else ''}")
+          f"commit {commit[:10]}{' + uncommitted changes' if dirty else ''}; load average "
+          f"{load[0]:.1f} before, {load[3]:.1f} after (other work on the machine adds noise)")
     print_table(rows)
     items = targets(by, scaling)
     print_targets(items)
@@ -602,6 +605,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         "code_changed_during_run": changed or commit != commit_before,
         "pages": args.pages, "seed": args.seed, "reps": args.reps, "nproc": nproc,
         "output_files": published,
+        "loadavg_before_after": load,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "processor": platform.processor() or platform.machine()},
         "versions": {

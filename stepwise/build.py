@@ -19,6 +19,7 @@ nothing is written unless the whole build succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 
 from .cache import entry_key, inputs, save, unchanged
 from .errors import BuildError, ErrorList, OutputError, TraceError, display_path
-from .output import check_output_dir, write_site
+from .output import check_output_dir, effective_output, recover, write_site
 from .project import Project
 from .search import SearchIndex, index_site
 from .snapshot import Snapshot
@@ -91,7 +92,9 @@ def build_site(
     """
     started = time.perf_counter()
     project = Project.at(root, content)
-    out = out or root / "site"
+    out = effective_output(out or root / "site")
+    with contextlib.suppress(OSError):
+        recover(out)  # a build killed between its two renames left the site aside
     key = cache_key(project, out, strict=strict, drafts=drafts, search=search)
     if cache:
         hit = unchanged(root, project.content, out, key)

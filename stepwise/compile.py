@@ -18,7 +18,7 @@ from .config import SiteConfig
 from .content import Page
 from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
 from .links import LinkIndex, relative_url
-from .markdown import Problems, parse, render_tokens
+from .markdown import Problems, directive_marker, parse, render_tokens
 
 
 def check_menu(config: SiteConfig, links: LinkIndex) -> list[BuildError]:
@@ -99,14 +99,22 @@ class PageCompiler:
         problems = Problems()
         tokens = parse(self.md, text, first_line, inline=inline)
         html, directives = render_tokens(self.md, tokens, self.resolve, problems, first_line)
+        for name in directives:
+            problems.errors.append((first_line, f"::{name} belongs in the page's body, not "
+                                                "in its frontmatter"))
         self._record(problems)
-        return html, directives
+        return html.replace(directive_marker("player"), ""), directives
 
     def render_body(self, tokens: list[Any]) -> str:
         problems = Problems()
         html, directives = render_tokens(self.md, tokens, self.resolve, problems,
                                          self.page.source_file.body_line)
         self._record(problems)
+        if "player" in directives and "simulation" in self.page.meta \
+                and self.page.layout != "lesson":
+            self.errors.append(FrontmatterError(
+                f"::player is shown only by layout: lesson (this page has layout: "
+                f"{self.page.layout})", self.page.shown, self._directive_line("player")))
         if "player" in directives and "simulation" not in self.page.meta:
             self.errors.append(FrontmatterError(
                 "::player needs a simulation: add 'simulation:' and 'steps:' to the "

@@ -174,14 +174,21 @@ def load_pages(content_dir: Path, *, include_drafts: bool = False) -> LoadResult
     return LoadResult(pages, errors, warnings)
 
 
+PAGE_SUFFIXES = (".md", ".markdown")
+
+
 def page_files(content_dir: Path) -> list[Path]:
-    """Every page source under ``content_dir``: ``*.md``, sorted, hidden ones skipped."""
+    """Every page source under ``content_dir``: ``*.md`` and ``*.markdown`` (any case),
+    sorted, hidden ones skipped. Symlinked folders are listed too, so that the loader
+    can refuse them with a message instead of skipping them unseen."""
     found: list[str] = []
     # os.walk, not Path.rglob: this runs on every rebuild while serving
     for folder, dirs, files in os.walk(content_dir):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(os.path.join(folder, d) for d in dirs
+                     if os.path.islink(os.path.join(folder, d)))
         found.extend(os.path.join(folder, f) for f in files
-                     if f.endswith(".md") and not f.startswith("."))
+                     if f.lower().endswith(PAGE_SUFFIXES) and not f.startswith("."))
     return [Path(p) for p in sorted(found)]
 
 
@@ -197,12 +204,20 @@ def load_page_file(
     shown = display_path(path)
     errors: list[BuildError] = []
     try:
+        if path.is_symlink() and path.is_dir():
+            raise FrontmatterError("symlinked folder: the content folder's symlinks to "
+                                   "folders are not followed; move or copy the folder in", shown)
         if path.is_symlink() and not path.resolve().is_relative_to(content_dir.resolve()):
             raise FrontmatterError(
                 "symlink points outside the content folder; copy the file in instead", shown)
+        if not path.is_file():
+            raise FrontmatterError("not a regular file (a broken symlink, a folder or a pipe "
+                                   "named like a page); remove or rename it", shown)
         page = _load_page(path, rel, shown)
     except BuildError as err:
         return None, [err], []
+    except OSError as err:
+        return None, [FrontmatterError(f"cannot read the file: {err.strerror}", shown)], []
     warnings = _check_meta(page, errors)
     return page, errors, warnings
 
@@ -210,7 +225,7 @@ def load_page_file(
 def _load_page(path: Path, rel: PurePosixPath, shown: str) -> Page:
     text = decode_source(path.read_bytes(), shown)
     src = split_source(text, shown)
-    is_index = rel.stem == INDEX_STEM
+    is_index = rel.stem.lower() == INDEX_STEM
     dir_parts = [slugify(p) for p in rel.parent.parts]
     parts = dir_parts if is_index else [*dir_parts, slugify(rel.stem)]
     url = "/" + "".join(f"{p}/" for p in parts)

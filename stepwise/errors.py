@@ -49,7 +49,9 @@ class BuildError(Exception):
         where = self.path or "<unknown>"
         if self.line is not None:
             where = f"{where}:{self.line}"
-        return f"{where}: {self.message}"
+        # file names and values come from authors: a control character must not move
+        # the terminal's cursor or hide a line
+        return _visible(f"{where}: {self.message}")
 
 
 def _rebuild(cls: type[BuildError], state: dict[str, object]) -> BuildError:
@@ -118,6 +120,13 @@ class ErrorList(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+def _visible(text: str) -> str:
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def display_path(path: str | Path) -> str:

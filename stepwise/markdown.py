@@ -29,6 +29,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.anchors.index import slugify as anchors_slugify
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -71,7 +72,9 @@ def _directive_rule(state: StateBlock, start: int, end: int, silent: bool) -> bo
     pos = state.bMarks[start] + state.tShift[start]
     line = state.src[pos : state.eMarks[start]]
     match = _DIRECTIVE.match(line)
-    if not match or state.sCount[start] - state.blkIndent >= 4:
+    # top level only: inside a list or quote the player would split that element
+    if not match or state.sCount[start] - state.blkIndent >= 4 or state.level != 0 \
+            or state.blkIndent != 0:
         return False
     if silent:
         return True
@@ -94,6 +97,17 @@ def _render_directive(self: Any, tokens: list[Token], idx: int, options: Any, en
     return directive_marker(name) + "\n"
 
 
+#: Element ids the templates and scripts use; a heading never takes one of them
+#: ("## Lesson trace" would otherwise hide the player's data from it).
+RESERVED_IDS = re.compile(r"(main|player|lesson-trace|step-\d+|pl-.*|sw-.*)")
+
+
+def heading_slug(text: str) -> str:
+    """A heading's id: GitHub's slug of its text, kept clear of :data:`RESERVED_IDS`."""
+    slug = anchors_slugify(text)
+    return f"{slug}-heading" if RESERVED_IDS.fullmatch(slug) else slug
+
+
 def create_markdown(*, html: bool = False) -> MarkdownIt:
     """Build the markdown-it-py parser used for page bodies and step texts.
 
@@ -103,7 +117,7 @@ def create_markdown(*, html: bool = False) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": html, "highlight": _highlight}).enable("table")
     md.block.ruler.before("paragraph", "directive", _directive_rule)
     md.add_render_rule("directive", _render_directive)
-    anchors_plugin(md, min_level=1, max_level=6)
+    anchors_plugin(md, min_level=1, max_level=6, slug_func=heading_slug)
     wikilinks_plugin(md)
     return md
 

@@ -20,7 +20,42 @@ MARKER = ".stepwise-output"
 
 
 def _siblings(out: Path, kind: str) -> list[Path]:
-    return sorted(out.parent.glob(f".{out.name}.{kind}-*"))
+    """Leftovers of builds that are no longer running (another build may be running
+    now: its folder carries its live process id and is left alone)."""
+    found = []
+    for path in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        found.append(path)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def effective_output(out: Path) -> Path:
+    """The folder a build replaces: the target of ``out`` when it is a symlink (the
+    link itself stays, pointing at the new build)."""
+    return out.resolve() if out.is_symlink() else out
+
+
+def recover(out: Path) -> None:
+    """A build killed between its two renames leaves no ``out``, only the previous
+    site set aside: put it back."""
+    if out.exists() or out.is_symlink():
+        return
+    for old in reversed(_siblings(out, "old")):
+        if (old / MARKER).exists():
+            old.rename(out)
+            return
 
 
 def check_output_dir(out: Path, protected: list[Path]) -> None:
@@ -42,6 +77,11 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
                 f"output folder would replace {display_path(folder)}; choose another --out",
                 display_path(out),
             )
+        if folder is not protected[0] and resolved.is_relative_to(f):
+            # inside static/ the next build would copy the output into itself
+            raise OutputError(
+                f"output folder is inside {display_path(folder)}, an input of the build; "
+                "choose another --out", display_path(out))
     if out.exists() and not out.is_dir():
         raise OutputError("output path exists and is not a folder", display_path(out))
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
@@ -72,9 +112,14 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
         OutputError: a static file would overwrite a generated file, or the folder
             cannot be written. The previous ``out`` is then left as it was.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        recover(out)
+    except OSError as err:
+        raise OutputError(f"cannot create the output folder: {err.strerror}",
+                          display_path(out)) from None
     for stale in _siblings(out, "build") + _siblings(out, "old"):
-        shutil.rmtree(stale, ignore_errors=True)
+        _remove(stale)
     tmp = out.parent / f".{out.name}.build-{os.getpid()}"
     try:
         count = _write_tree(tmp, files, static_dir)
@@ -83,10 +128,21 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
         if before_swap is not None:
             before_swap(tmp)
         _swap(tmp, out)
+    except OSError as err:
+        _remove(tmp)
+        where = display_path(err.filename) if err.filename else display_path(out)
+        raise OutputError(f"cannot write the output: {err.strerror}", where) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         raise
     return count
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) -> int:
@@ -103,6 +159,10 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) 
                 f"static file would overwrite the generated file {rel}; rename it",
                 display_path(src),
             )
+        if src.is_symlink() and not src.resolve().is_relative_to(static_dir.resolve()):  # type: ignore[union-attr]
+            raise OutputError("symlink points outside the static folder; copy the file in "
+                              "instead", display_path(src))
+    _check_paths([*files, *static_files])
     for rel in sorted(files):
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +172,21 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) 
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
     return len(files) + len(static_files)
+
+
+def _check_paths(paths: list[str]) -> None:
+    """A file and a folder may not share a path: a page ``sitemap.xml/`` next to the
+    generated ``sitemap.xml``, a page ``static/css/site.css/`` next to the static file."""
+    taken = set(paths)
+    for path in sorted(paths):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder in taken:
+                raise OutputError(
+                    f"{folder} is written as a file and is also the folder of {path}; "
+                    "rename the page or file that makes one of them",
+                    "/" + folder)
 
 
 def _swap(tmp: Path, out: Path) -> None:

@@ -67,6 +67,10 @@ def load_template(env: jinja2.Environment, name: str, templates_dir: Path) -> ji
         return env.get_template(name)
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, templates_dir) from None
+    except UnicodeDecodeError as err:
+        raise TemplateError(f"not valid UTF-8: byte 0x{err.object[err.start]:02x} at offset "
+                            f"{err.start}; save the template as UTF-8",
+                            _failing_template(templates_dir)) from None
     except jinja2.TemplateNotFound as err:
         raise TemplateError(f"template not found: {err.name}",
                             display_path(templates_dir / name)) from None
@@ -84,6 +88,10 @@ def render_template(template: jinja2.Template, context: dict[str, Any], template
         return template.render(context)
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, templates_dir) from None
+    except UnicodeDecodeError as err:
+        raise TemplateError(f"not valid UTF-8: byte 0x{err.object[err.start]:02x} at offset "
+                            f"{err.start}; save the template as UTF-8",
+                            _failing_template(templates_dir)) from None
     except jinja2.TemplateNotFound as err:
         raise TemplateError(f"template not found: {err.name} (rendering {page_path})",
                             display_path(templates_dir / str(template.name))) from None
@@ -93,6 +101,18 @@ def render_template(template: jinja2.Template, context: dict[str, Any], template
             path = display_path(templates_dir / str(template.name))
         raise TemplateError(f"{type(err).__name__}: {err} (rendering {page_path})",
                             path, line) from err
+
+
+def _failing_template(templates_dir: Path) -> str:
+    """The first template of the folder that is not UTF-8 (the decode error does not
+    say which file it was reading)."""
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            try:
+                path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                return display_path(path)
+    return display_path(templates_dir)
 
 
 def _syntax_error(err: jinja2.TemplateSyntaxError, templates_dir: Path) -> TemplateError:

@@ -503,7 +503,7 @@ class SiteBuild:
             seen.add(name)
             try:
                 ast = env.parse((loader_root / name).read_text(encoding="utf-8"))
-            except jinja2.TemplateSyntaxError:
+            except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
                 return {"*"}  # unknown until fixed: the render reports the error
             todo.extend(n for n in jinja2.meta.find_referenced_templates(ast) if n)
         self._uses[layout] = seen

@@ -11,6 +11,7 @@ instead of trusted.
 from __future__ import annotations
 
 import hashlib
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -54,8 +55,7 @@ class Snapshot:
         """Stat and hash every file of ``paths``."""
         snap = cls(taken_ns=time.time_ns())
         for path in paths:
-            st = path.stat()
-            snap.files[path] = (st.st_mtime_ns, st.st_size, digest(path.read_bytes()))
+            snap.files[path] = _entry(path)
         return snap
 
     def compare(self, paths: Iterable[Path]) -> tuple[Snapshot, Change]:
@@ -67,20 +67,36 @@ class Snapshot:
         new = Snapshot(taken_ns=time.time_ns())
         change = Change()
         for path in paths:
-            st = path.stat()
             old = self.files.get(path)
-            if old is not None and (old[0], old[1]) == (st.st_mtime_ns, st.st_size) \
+            try:
+                st = path.stat()
+            except OSError:
+                st = None
+            if old is not None and st is not None \
+                    and (old[0], old[1]) == (st.st_mtime_ns, st.st_size) \
                     and st.st_mtime_ns < self.taken_ns - RACY_WINDOW_NS:
                 new.files[path] = old
                 continue
-            hashed = digest(path.read_bytes())
-            new.files[path] = (st.st_mtime_ns, st.st_size, hashed)
+            new.files[path] = _entry(path)
+            hashed = new.files[path][2]
             if old is None:
                 change.added.append(path)
             elif old[2] != hashed:
                 change.modified.append(path)
         change.removed = sorted(p for p in self.files if p not in new.files)
         return new, change
+
+
+def _entry(path: Path) -> tuple[int, int, str]:
+    """``(mtime_ns, size, hash)``; a file that cannot be read (a broken symlink, a
+    pipe, no permission) gets a marker instead of a hash, and the loader reports it."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return (st.st_mtime_ns, st.st_size, "not-a-file")
+        return (st.st_mtime_ns, st.st_size, digest(path.read_bytes()))
+    except OSError as err:
+        return (0, 0, f"unreadable:{err.errno}")
 
 
 def folder_files(folder: Path, pattern: str = "*") -> list[Path]:

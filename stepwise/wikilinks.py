@@ -12,6 +12,7 @@ link is reported where the author wrote it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +23,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
-OPEN, CLOSE = "[[", "]]"
-_FORBIDDEN = set("[]\n")
+OPEN = "[["
 
 
 def wikilinks_plugin(md: MarkdownIt) -> None:
@@ -33,16 +33,19 @@ def wikilinks_plugin(md: MarkdownIt) -> None:
     md.add_render_rule("wikilink", _render_wikilink)
 
 
+# the inner text may not hold [ ] or a newline, so a match never scans past the next
+# bracket: an unclosed "[[" costs a few characters, not the rest of the paragraph
+_LINK = re.compile(r"\[\[([^\[\]\n]*)\]\]")
+
+
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     start = state.pos
     if not state.src.startswith(OPEN, start):
         return False
-    end = state.src.find(CLOSE, start + 2)
-    if end < 0:
+    match = _LINK.match(state.src, start)
+    if match is None or not match.group(1).strip():
         return False
-    inner = state.src[start + 2 : end]
-    if not inner.strip() or _FORBIDDEN & set(inner):
-        return False
+    inner = match.group(1)
     if not silent:
         target, _, label = inner.partition("|")
         token = state.push("wikilink", "a", 0)
@@ -50,11 +53,23 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
             "target": target.strip(),
             "label": label.strip() or None,
             "raw": inner,
-            "newlines": state.src.count("\n", 0, start),
+            "newlines": _newlines_before(state, start),
         }
         token.markup = f"[[{inner}]]"
-    state.pos = end + 2
+    state.pos = match.end()
     return True
+
+
+def _newlines_before(state: StateInline, pos: int) -> int:
+    """Newlines in the inline text before ``pos``, counted on from the previous link
+    of the same text (counting from the start each time is quadratic)."""
+    cache = state.env.get("_wikilink_lines")
+    if cache is None or cache[0] is not state.src or cache[1] > pos:
+        cache = (state.src, 0, 0)
+    src, last, count = cache
+    count += src.count("\n", last, pos)
+    state.env["_wikilink_lines"] = (src, pos, count)
+    return count
 
 
 def _attach_lines(state: StateCore) -> None:

@@ -95,7 +95,9 @@ def parse_action(text: str) -> Action:
             raise ActionSyntaxError(f"'{endpoint} {verb}' takes no argument, got '{shown}'")
         return Action(endpoint, verb)
     example = f"e.g. '{endpoint} {verb} 120'"
-    if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_SEND:
+    # the length check first: int() of thousands of digits is refused by Python itself
+    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > len(str(MAX_SEND)) \
+            or not 1 <= int(args[0]) <= MAX_SEND:
         raise ActionSyntaxError(
             f"'{endpoint} {verb}' needs a byte count from 1 to {MAX_SEND}, {example}"
             + (f", got '{shown}'" if args else "")

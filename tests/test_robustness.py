@@ -1,0 +1,148 @@
+"""What a tester broke, kept fixed: odd files, colliding paths, odd output folders,
+interrupted and concurrent builds, reserved ids, terminal control characters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from stepwise.errors import BuildError, ErrorList
+
+
+def errors_of(project, **kw) -> list[str]:
+    with pytest.raises(ErrorList) as info:
+        project.build(search=False, **kw)
+    return [str(e) for e in info.value]
+
+
+def test_broken_symlink_pipe_and_symlinked_folder_are_located_errors(make_project, tmp_path):
+    project = make_project()
+    (project.content / "broken.md").symlink_to(project.content / "nowhere.md")
+    os.mkfifo(project.content / "pipe.md")
+    (tmp_path / "elsewhere").mkdir()
+    (project.content / "ext").symlink_to(tmp_path / "elsewhere")
+    assert errors_of(project) == [
+        "content/broken.md: not a regular file (a broken symlink, a folder or a pipe named "
+        "like a page); remove or rename it",
+        "content/ext: symlinked folder: the content folder's symlinks to folders are not "
+        "followed; move or copy the folder in",
+        "content/pipe.md: not a regular file (a broken symlink, a folder or a pipe named like "
+        "a page); remove or rename it",
+    ]
+
+
+def test_markdown_suffixes_in_any_case_are_pages(make_project):
+    project = make_project({"Upper.MD": "---\ntitle: Upper\n---\n",
+                            "long.markdown": "---\ntitle: Long\n---\n"})
+    project.build(search=False)
+    assert "Upper" in project.page("upper") and "Long" in project.page("long")
+
+
+@pytest.mark.parametrize(("rel", "clash"), [("sitemap.xml.md", "sitemap.xml"),
+                                            ("404.html.md", "404.html"),
+                                            ("static/css/site.css.md", "static/css/site.css")])
+def test_a_page_on_a_generated_or_static_file_is_an_error(make_project, rel, clash):
+    project = make_project({rel: "---\ntitle: Clash\n---\n"})
+    assert errors_of(project) == [
+        f"/{clash}: {clash} is written as a file and is also the folder of {clash}/index.html; "
+        "rename the page or file that makes one of them"]
+
+
+def test_output_inside_an_input_folder_is_refused(make_project):
+    project = make_project()
+    from stepwise.build import build_site
+
+    for folder in ("static/x", "content/sub", "templates/out"):
+        with pytest.raises(ErrorList) as info:
+            build_site(project.root, project.root / folder, search=False)
+        assert str(info.value) == (f"{folder}: output folder is inside {folder.split('/')[0]}, "
+                                   "an input of the build; choose another --out")
+
+
+def test_output_symlink_is_kept_and_its_target_updated(make_project, tmp_path):
+    project = make_project()
+    target = tmp_path / "www"
+    project.out.symlink_to(target, target_is_directory=True)
+    project.build(search=False)
+    assert project.out.is_symlink() and (target / "index.html").is_file()
+    project.build(search=False, strict=True)
+    assert project.out.is_symlink()
+    assert not list(tmp_path.glob(".www.*")) and not list(project.root.glob(".site.*"))
+
+
+def test_static_symlink_outside_static_is_refused(make_project, tmp_path):
+    project = make_project()
+    (tmp_path / "passwd").write_text("root:x:0:0")
+    (project.root / "static/passwd.txt").symlink_to(tmp_path / "passwd")
+    assert errors_of(project) == [
+        "static/passwd.txt: symlink points outside the static folder; copy the file in instead"]
+
+
+def test_a_huge_byte_count_is_an_error_not_a_crash(make_project):
+    lesson = ("---\ntitle: L\nlayout: lesson\nsimulation:\n  model: tcp\n"
+              "  client: {name: c, ip: 10.0.0.5}\n  server: {name: s, ip: 10.0.0.80, port: 443}\n"
+              f"steps:\n  - title: x\n    do: [client send {'9' * 5000}]\n---\n")
+    (error,) = errors_of(make_project({"linux/how/l.md": lesson}))
+    assert error.startswith("content/linux/how/l.md:10: step 1: 'client send' needs a byte count")
+
+
+def test_a_template_that_is_not_utf8(make_project):
+    project = make_project()
+    (project.root / "templates/layouts/page.html").write_bytes(b"\xff{{ x }}")
+    assert errors_of(project) == ["templates/layouts/page.html: not valid UTF-8: byte 0xff at "
+                                  "offset 0; save the template as UTF-8"]
+
+
+def test_headings_never_take_the_ids_of_the_player_or_the_page(make_project):
+    body = "## Lesson trace\n\n## Step 2\n\n## Main\n\n## Player\n"
+    project = make_project({"linux/kb/port.md": f"---\ntitle: Port\n---\n{body}"})
+    project.build(search=False)
+    html = project.page("linux/kb/port")
+    for reserved in ("lesson-trace", "step-2", "main", "player"):
+        assert f'<h2 id="{reserved}-heading">' in html
+    assert html.count('id="main"') == 1
+
+
+def test_player_inside_a_quote_or_list_stays_text_and_on_a_page_layout_is_an_error(make_project):
+    lesson = ("---\ntitle: L\nlayout: page\nsimulation:\n  model: tcp\n"
+              "  client: {name: c, ip: 10.0.0.5}\n  server: {name: s, ip: 10.0.0.80, port: 443}\n"
+              "steps:\n  - title: x\n    do: [server listen]\n    text: |\n      ::player\n---\n"
+              "> ::player\n\n- ::player\n\n::player\n")
+    assert errors_of(make_project({"linux/how/l.md": lesson})) == [
+        "content/linux/how/l.md:12: ::player belongs in the page's body, not in its frontmatter",
+        "content/linux/how/l.md:18: ::player is shown only by layout: lesson (this page has "
+        "layout: page)",
+    ]
+
+
+def test_control_characters_in_messages_are_shown_escaped():
+    err = BuildError("unknown wiki-link [[\x1b[2Kbuilt\x07]]", "content/a\nb.md", 3)
+    assert str(err) == "content/a\\nb.md:3: unknown wiki-link [[\\x1b[2Kbuilt\\x07]]"
+
+
+def test_a_running_build_keeps_its_folder_and_a_dead_one_is_cleaned(make_project):
+    project = make_project()
+    project.build(search=False)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        live = project.root / f".site.build-{sleeper.pid}"
+        live.mkdir()
+        dead = project.root / ".site.build-999999999"
+        dead.mkdir()
+        project.build(search=False, strict=True)
+        assert live.is_dir() and not dead.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_build_killed_between_its_renames_gets_the_previous_site_back(make_project):
+    project = make_project()
+    project.build(search=False)
+    before = (project.out / "index.html").read_bytes()
+    project.out.rename(project.root / ".site.old-999999999")  # as if killed right there
+    (project.content / "linux/kb/port.md").write_text("---\ntitle: Port\n---\n[[nope]]\n")
+    errors_of(project)  # a failing build: the previous site must come back
+    assert (project.out / "index.html").read_bytes() == before
