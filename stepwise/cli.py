@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args.root, host=args.host, port=args.port, open_browser=args.open,
                          search=not args.no_search)
     except ErrorList as errors:
+        for warning in errors.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         for err in errors:
             print(err, file=sys.stderr)
         n = len(errors)

@@ -93,11 +93,11 @@ class PageCompiler:
                 f'data-ref="{escape(self.links.shortest_ref(target))}" '
                 f'data-preview-title="{escape(preview)}"{desc}>{escape(label)}</a>')
 
-    def render_markdown(self, text: str, first_line: int, *, inline: bool = False
-                        ) -> tuple[str, list[str]]:
+    def render_markdown(self, text: str, first_line: int, *, inline: bool = False,
+                        exact_lines: bool = True) -> tuple[str, list[str]]:
         """Render Markdown found in the frontmatter (step texts, the lead)."""
         problems = Problems()
-        tokens = parse(self.md, text, first_line, inline=inline)
+        tokens = parse(self.md, text, first_line, inline=inline, exact_lines=exact_lines)
         html, directives = render_tokens(self.md, tokens, self.resolve, problems, first_line)
         for name in directives:
             problems.errors.append((first_line, f"::{name} belongs in the page's body, not "
@@ -129,8 +129,9 @@ class PageCompiler:
         """``lead:`` is inline Markdown (code, emphasis, wiki-links)."""
         lead = self.page.meta.get("lead")
         if isinstance(lead, str):
-            line = self.page.source_file.yaml.text_start_line(("lead",)) or 1
-            self.page.lead_html = self.render_markdown(lead, line, inline=True)[0]
+            line, exact = self.page.source_file.yaml.text_lines(("lead",))
+            self.page.lead_html = self.render_markdown(lead, line or 1, inline=True,
+                                                       exact_lines=exact)[0]
 
     def check_references(self) -> None:
         """Resolve ``related:`` and ``labs:``; each entry counts as a link for backlinks."""
@@ -160,12 +161,19 @@ class PageCompiler:
         steps = meta.get("steps")
         yaml_doc = self.page.source_file.yaml
 
+        rendered: set[int] = set()
+
         def render_text(text: str) -> str:
-            index = next((i for i, s in enumerate(steps or [])
-                          if isinstance(s, dict) and s.get("text") == text), None)
-            line = (yaml_doc.text_start_line(("steps", index, "text")) if index is not None
-                    else self.page.line_of("steps")) or 1
-            return self.render_markdown(text, line)[0]
+            # the compiler renders the steps' texts in order: the first step not yet
+            # rendered that holds this text is the one (two steps may share a text)
+            index = next((i for i, s in enumerate(steps or []) if i not in rendered
+                          and isinstance(s, dict) and s.get("text") == text), None)
+            if index is None:
+                return self.render_markdown(text, self.page.line_of("steps") or 1,
+                                            exact_lines=False)[0]
+            rendered.add(index)
+            line, exact = yaml_doc.text_lines(("steps", index, "text"))
+            return self.render_markdown(text, line or 1, exact_lines=exact)[0]
 
         # the content folder: the page's source less its path inside the content folder
         source = self.page.source

@@ -9,13 +9,15 @@ Menu and footer entries name pages with the same references as wiki-links
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError, display_path
+from .errors import BuildError, ConfigError, ErrorList, display_path
 from .yamlsource import (
     YamlDocument,
     duplicate_keys,
@@ -80,8 +82,9 @@ def load_config(root: Path) -> SiteConfig:
     """Read ``root/site.yaml``.
 
     Raises:
-        ConfigError: the file is missing, is not valid YAML, is not a mapping, or a
-            value has the wrong type; the message names the line and the fix.
+        ConfigError: the file is missing, is not valid YAML or not a mapping.
+        ErrorList: of ConfigError, one per wrong value (all of them), each with its
+            line and the fix.
     """
     path = root / CONFIG_NAME
     shown = display_path(path)
@@ -99,7 +102,7 @@ def load_config(root: Path) -> SiteConfig:
         doc = parse_yaml(text)
     except yaml.YAMLError as err:
         raise ConfigError(
-            f"malformed YAML: {yaml_error_message(err)}", shown, yaml_error_line(err, 1)
+            f"malformed YAML: {yaml_error_message(err)}", shown, yaml_error_line(err, 1, text)
         ) from None
     for key, first, second in duplicate_keys(doc.node):
         raise ConfigError(f"duplicate key '{key}' (first on line {first + 1}); keep one of them",
@@ -108,63 +111,114 @@ def load_config(root: Path) -> SiteConfig:
         raise ConfigError("must be a YAML mapping (key: value lines)", shown, 1)
     data: dict[str, Any] = doc.data
 
-    def fail(message: str, *keypath: str | int) -> ConfigError:
-        return ConfigError(message, shown, doc.line_of(keypath))
+    problems: list[BuildError] = []
+
+    def fail(message: str, *keypath: str | int) -> None:
+        problems.append(ConfigError(message, shown, doc.line_of(keypath)))
 
     for key in data:
         if key not in _KNOWN_KEYS:
-            raise fail(f"unknown key '{key}'; known keys: {', '.join(sorted(_KNOWN_KEYS))}", key)
+            close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            fail(f"unknown key '{key}'; known keys: {', '.join(sorted(_KNOWN_KEYS))}{hint}", key)
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise fail("'title' is required and must be a string", "title")
+        fail("'title' is required and must be a string", "title")
+    for key in ("language", "description", "copyright"):
+        if key in data and not isinstance(data[key], str):
+            fail(f"'{key}' must be a string", key)
     base_url = data.get("base_url", "/")
-    if not isinstance(base_url, str):
-        raise fail("'base_url' must be a string such as https://example.org/docs/", "base_url")
+    if not isinstance(base_url, str) or not _BASE_URL.match(base_url):
+        fail("'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
+             "base_url")
+        base_url = "/"
     if not base_url.endswith("/"):
         base_url += "/"
     strings = data.get("strings", {}) or {}
-    if not isinstance(strings, dict) or not all(
-        isinstance(v, dict) and all(isinstance(s, str) for s in v.values())
-        for v in strings.values()
-    ):
-        raise fail("'strings' must map groups to {key: text} mappings", "strings")
+    if not isinstance(strings, dict):
+        fail("'strings' must map groups to {key: text} mappings", "strings")
+        strings = {}
+    for group, values in strings.items():
+        if not isinstance(values, dict):
+            fail(f"strings.{group} must be a mapping of key: text", "strings", group)
+            continue
+        for name, text in values.items():
+            if not isinstance(text, str):
+                fail(f"strings.{group}.{name} must be a text (quote it)", "strings", group, name)
     markdown = data.get("markdown", {}) or {}
-    if not isinstance(markdown, dict) or not isinstance(markdown.get("html", False), bool):
-        raise fail("'markdown' must be a mapping like {html: false}", "markdown")
+    if not isinstance(markdown, dict) or set(markdown) - {"html"} or \
+            not isinstance(markdown.get("html", False), bool):
+        fail("'markdown' must be a mapping like {html: false}", "markdown")
+        markdown = {}
+    menu = _entries(data.get("menu", []), doc, ("menu",), shown, problems)
+    footer = _entries(data.get("footer", []), doc, ("footer",), shown, problems)
+    if problems:
+        raise ErrorList(problems)
+    assert isinstance(title, str)
     return SiteConfig(
         path=path,
         title=title,
         base_url=base_url,
         language=str(data.get("language", "en")),
         description=str(data.get("description", "")),
-        menu=_entries(data.get("menu", []), doc, ("menu",), shown),
-        footer=_entries(data.get("footer", []), doc, ("footer",), shown),
-        copyright=str(data.get("copyright", "")),
-        strings={g: dict(v) for g, v in strings.items()},
+        menu=menu,
+        footer=footer,
+        copyright=str(data.get("copyright") or ""),
+        strings={str(g): {str(k): str(v) for k, v in vals.items()} for g, vals in strings.items()},
         markdown_html=bool(markdown.get("html", False)),
     )
 
 
+#: base_url: an absolute http(s) URL or a path (never javascript: or data:)
+_BASE_URL = re.compile(r"(https?://[^\s/]+)?/[^\s]*\Z|https?://[^\s/]+\Z", re.IGNORECASE)
+#: a menu url: http(s), mailto, or a relative or root path
+_MENU_URL = re.compile(r"(https?://|mailto:|/|\./|\.\./|#)[^\s]*\Z|[\w.-]+(/[^\s]*)?\Z",
+                       re.IGNORECASE)
+_ENTRY_KEYS = ("title", "page", "url", "description", "children")
+
+
 def _entries(
-    raw: Any, doc: YamlDocument, keypath: tuple[str | int, ...], shown: str
+    raw: Any, doc: YamlDocument, keypath: tuple[str | int, ...], shown: str,
+    problems: list[BuildError],
 ) -> tuple[MenuEntry, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ConfigError("must be a list of entries", shown, doc.line_of(keypath))
+        problems.append(ConfigError("must be a list of entries", shown, doc.line_of(keypath)))
+        return ()
     out = []
     for i, item in enumerate(raw):
         here = (*keypath, i)
         line = doc.line_of(here)
+
+        def bad(message: str, *key: str, here: tuple[str | int, ...] = here) -> None:
+            problems.append(ConfigError(message, shown, doc.line_of((*here, *key))))
+
         if not isinstance(item, dict):
-            raise ConfigError("a menu entry must be a mapping with 'page:' or 'url:'", shown, line)
-        children = _entries(item.get("children", []), doc, (*here, "children"), shown)
+            bad("a menu entry must be a mapping with 'page:' or 'url:'")
+            continue
+        for key in item:
+            if key not in _ENTRY_KEYS:
+                close = difflib.get_close_matches(str(key), _ENTRY_KEYS, n=1)
+                bad(f"unknown key '{key}' in a menu entry; known keys: "
+                    f"{', '.join(_ENTRY_KEYS)}" + (f"; did you mean '{close[0]}'?" if close
+                                                   else ""), str(key))
+        for key in ("title", "page", "url", "description"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                bad(f"'{key}' of a menu entry must be a string", key)
+                item = {k: v for k, v in item.items() if k != key}
+        children = _entries(item.get("children", []), doc, (*here, "children"), shown, problems)
         page, url = item.get("page"), item.get("url")
+        if url is not None and not _MENU_URL.match(url):
+            bad("a menu url must be http(s)://, mailto: or a path", "url")
+            continue
         if (page is None) == (url is None) and not children:
-            raise ConfigError("a menu entry needs exactly one of 'page:' or 'url:'", shown, line)
+            bad("a menu entry needs exactly one of 'page:' or 'url:'")
+            continue
         title = item.get("title")
         if title is None and page is None:
-            raise ConfigError("an entry without 'page:' needs a 'title:'", shown, line)
+            bad("an entry without 'page:' needs a 'title:'")
+            continue
         out.append(
             MenuEntry(
                 title=None if title is None else str(title),

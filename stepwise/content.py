@@ -273,6 +273,17 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
             if meta[key] is None:
                 del meta[key]
             continue
+        if key == "strings":
+            for group, values in value.items():
+                texts = values if isinstance(values, dict) else {None: values}
+                for name, text in texts.items():
+                    if not isinstance(text, str):
+                        where = f"strings.{group}" + (f".{name}" if name is not None else "")
+                        errors.append(FrontmatterError(
+                            f"{where} must be " + ("a text (quote it)" if name is not None
+                                                    else "a mapping of key: text"),
+                            page.shown, page.line_of(key, group, *(() if name is None
+                                                                   else (name,)))))
         if key in ("related", "labs", "tags"):
             for i, item in enumerate(value):
                 if not isinstance(item, str):

@@ -106,10 +106,12 @@ class ErrorList(Exception):
     duplicates, so the report is stable from one build to the next.
     """
 
-    def __init__(self, errors: Iterable[BuildError]):
+    def __init__(self, errors: Iterable[BuildError], warnings: Iterable[BuildError] = ()):
         # one broken template fails every page that uses it: report it once
         unique = {(e.path, e.line, e.message): e for e in errors}
         self.errors = sorted(unique.values(), key=lambda e: (e.path or "", e.line or 0, e.message))
+        #: warnings found before the build failed: shown too, not lost with the build
+        self.warnings = sorted({str(w): w for w in warnings}.values(), key=str)
         super().__init__(f"{len(self.errors)} error(s)")
 
     def __iter__(self) -> Iterator[BuildError]:

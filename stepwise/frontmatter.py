@@ -88,7 +88,7 @@ def split_source(text: str, path: str) -> SourceFile:
         raise FrontmatterError(
             f"malformed YAML frontmatter: {yaml_error_message(err)}",
             path,
-            yaml_error_line(err, 2),
+            yaml_error_line(err, 2, yaml_text),
         ) from None
     for key, first, second in duplicate_keys(doc.node):
         raise FrontmatterError(

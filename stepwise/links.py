@@ -57,14 +57,21 @@ class LinkIndex:
         target = target.strip()
         if not target and sep and anchor.strip() and here is not None:
             return here, anchor.strip()
-        parts = target.split("/")
-        if not target or any(p in ("", ".", "..") for p in parts) or "\\" in target:
+        # "/kb/port" is the full path from the content folder: it names one page even
+        # where a shorter path is ambiguous; "/" is the front page
+        rooted = target.startswith("/")
+        parts = target.strip("/").split("/") if target.strip("/") else []
+        if (not target or any(p in ("", ".", "..") for p in parts) or "\\" in target
+                or "//" in target or (not rooted and not parts)):
             raise LinkError(
                 f"{what} [[{ref}]] is not a page reference; write a slug such as [[tcp-states]] "
                 "or a section path such as [[kb/tcp-handshake]]"
             )
-        candidates = self._by_slug.get(parts[-1], [])
-        matches = [p for p in candidates if _ends_with(p.refpath, parts) or target == p.slug]
+        if rooted:
+            matches = [p for p in self.pages if p.refpath == "/".join(parts)]
+        else:
+            candidates = self._by_slug.get(parts[-1], [])
+            matches = [p for p in candidates if _ends_with(p.refpath, parts) or target == p.slug]
         if not matches:
             raise LinkError(f"unknown {what} [[{target}]]{self._suggest(target)}")
         if len(matches) > 1:
@@ -103,9 +110,9 @@ class LinkIndex:
         others = [p for p in self._by_slug.get(page.slug, []) if p is not page]
         for n in range(1, len(parts) + 1):
             tail = parts[-n:]
-            if not any(_ends_with(o.refpath, tail) for o in others):
+            if not any(_ends_with(o.refpath, tail) or o.slug == "/".join(tail) for o in others):
                 return "/".join(tail)
-        return page.refpath
+        return "/" + page.refpath  # no suffix is unique: the full path always is
 
     def _suggest(self, target: str) -> str:
         names = sorted({self.shortest_ref(p) for p in self.pages if not p.draft}

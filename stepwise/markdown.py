@@ -167,13 +167,15 @@ def render_tokens(
     return html, list(env.get("directives", []))
 
 
-def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False) -> list[Token]:
+def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False,
+          exact_lines: bool = True) -> list[Token]:
     """Parse ``text`` whose first line is line ``first_line`` of its file.
 
     With ``inline``, ``text`` is one paragraph's worth of inline Markdown (a ``lead:``),
-    rendered without the ``<p>``.
+    rendered without the ``<p>``. Without ``exact_lines`` (text from a folded or
+    quoted YAML value), every position is reported at ``first_line``.
     """
-    env = {"first_line": first_line}
+    env = {"first_line": first_line, "exact_lines": exact_lines}
     return md.parseInline(text, env) if inline else md.parse(text, env)
 
 

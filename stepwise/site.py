@@ -192,7 +192,7 @@ class SiteBuild:
         try:
             return load_config(self.project.root)
         except BuildError as err:
-            raise ErrorList([err]) from None
+            raise ErrorList([err]) from None  # an ErrorList passes through as it is
 
     def _load(self, path: Path) -> list[BuildError]:
         """(Re)load one source file into the state; returns its load errors."""
@@ -281,7 +281,7 @@ class SiteBuild:
         if self.strict:
             errors.extend(warnings)
         if errors:
-            raise ErrorList(errors)
+            raise ErrorList(errors, [] if self.strict else warnings)
 
     def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer:
         assert self.config is not None

@@ -74,13 +74,14 @@ def _newlines_before(state: StateInline, pos: int) -> int:
 
 def _attach_lines(state: StateCore) -> None:
     first = int(state.env.get("first_line", 1))
+    exact = state.env.get("exact_lines", True)  # False: a folded or quoted YAML text
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
         base = block.map[0] if block.map else 0
         for child in block.children:
             if child.type == "wikilink":
-                child.meta["line"] = first + base + child.meta["newlines"]
+                child.meta["line"] = first + base + child.meta["newlines"] if exact else first
 
 
 def _render_wikilink(

@@ -63,14 +63,22 @@ class YamlDocument:
         For block scalars (``|`` or ``>``) the text starts on the line after the
         indicator; for other scalars it is the value's own line.
         """
+        return self.text_lines(keypath)[0]
+
+    def text_lines(self, keypath: tuple[str | int, ...]) -> tuple[int | None, bool]:
+        """``(first line, exact)``: where a string value's text starts, and whether its
+        lines are the file's lines one for one. Only a literal block (``|``) keeps
+        them; folding (``>``), plain and quoted scalars join lines, so a position in
+        their text can be placed only at the value's first line."""
         line = self.line_of(keypath)
         node = self.node
         for key in keypath:
             found = _child(node, key) if node is not None else None
             node = found[0] if found else None
-        if line is not None and isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-            return line + 1
-        return line
+        style = node.style if isinstance(node, yaml.ScalarNode) else None
+        if line is not None and style in ("|", ">"):
+            return line + 1, style == "|"
+        return line, False
 
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
@@ -115,12 +123,14 @@ def _parse(loader_class: type[yaml.SafeLoader], text: str, first_line: int) -> Y
     return YamlDocument(data=data, node=node, first_line=first_line)
 
 
-def yaml_error_line(err: yaml.YAMLError, first_line: int) -> int | None:
+def yaml_error_line(err: yaml.YAMLError, first_line: int, text: str = "") -> int | None:
     """The 1-based file line a PyYAML error points at, or None.
 
     An unclosed quote or bracket is only noticed at the end of the text; the line
     where it was opened (the error's context mark) is where the author must look.
     """
+    if isinstance(err, yaml.reader.ReaderError):  # a control character: no mark, a position
+        return first_line + text.count("\n", 0, err.position)
     problem = getattr(err, "problem_mark", None)
     context = getattr(err, "context_mark", None)
     mark = problem or context

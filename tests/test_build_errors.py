@@ -184,12 +184,31 @@ def test_site_yaml_missing(make_project):
     ("title: [x\n", "site.yaml:1: malformed YAML: a '[' list is not closed: add the ']'"),
     ("- a\n", "site.yaml:1: must be a YAML mapping (key: value lines)"),
     ("title: x\ntitel: y\n", "site.yaml:2: unknown key 'titel'; known keys: base_url, copyright, "
-     "description, footer, language, markdown, menu, strings, title"),
+     "description, footer, language, markdown, menu, strings, title; did you mean 'title'?"),
     ("title: x\ntitle: y\n", "site.yaml:2: duplicate key 'title' (first on line 1); keep one of them"),
 ])
 def test_site_yaml_malformed(make_project, text, message):
     errors = broken_build(make_project(), {"site.yaml": text})
     assert errors == [message]
+
+
+def test_every_wrong_value_of_site_yaml_is_reported(make_project):
+    config = (
+        "title: Site\nlanguag: en\nbase_url: 'javascript:alert(1)//'\ncopyright: [c]\n"
+        "menu:\n  - title: X\n    url: 'javascript:alert(1)'\n  - page: about\n    titel: A\n"
+        "strings:\n  ui:\n    home: [a, b]\n"
+    )
+    errors = broken_build(make_project(), {"site.yaml": config})
+    assert errors == [
+        "site.yaml:2: unknown key 'languag'; known keys: base_url, copyright, description, "
+        "footer, language, markdown, menu, strings, title; did you mean 'language'?",
+        "site.yaml:3: 'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
+        "site.yaml:4: 'copyright' must be a string",
+        "site.yaml:7: a menu url must be http(s)://, mailto: or a path",
+        "site.yaml:9: unknown key 'titel' in a menu entry; known keys: title, page, url, "
+        "description, children; did you mean 'title'?",
+        "site.yaml:12: strings.ui.home must be a text (quote it)",
+    ]
 
 
 def test_a_static_file_may_not_overwrite_a_generated_file(make_project):
@@ -222,3 +241,21 @@ def test_an_empty_file(make_project):
     errors = broken_build(make_project(), {"content/linux/kb/empty.md": ""})
     assert errors == ["content/linux/kb/empty.md:1: missing frontmatter: start the file with a "
                       "'---' line, then 'title: ...', then '---'"]
+
+
+def test_warnings_are_shown_when_the_build_fails(make_project):
+    project = make_project({"linux/kb/port.md": "---\ntitle: Port\ntitel: x\n---\n[[nope]]\n"})
+    run = subprocess.run([sys.executable, str(REPO / "build.py"), "build", "--no-search"],
+                         cwd=project.root, capture_output=True, text=True, check=False)
+    assert run.stderr.splitlines() == [
+        "warning: content/linux/kb/port.md:3: unknown frontmatter key 'titel'; did you mean 'title'?",
+        "content/linux/kb/port.md:5: unknown wiki-link [[nope]]",
+        "build failed: 1 error; the previous output was kept",
+    ]
+
+
+def test_page_strings_must_be_texts(make_project):
+    errors = broken_build(make_project(), {"content/linux/kb/port.md":
+                                           "---\ntitle: Port\nstrings:\n  ui:\n    skip:\n    home: [a]\n---\n"})
+    assert errors == ["content/linux/kb/port.md:5: strings.ui.skip must be a text (quote it)",
+                      "content/linux/kb/port.md:6: strings.ui.home must be a text (quote it)"]

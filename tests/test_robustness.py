@@ -146,3 +146,47 @@ def test_a_build_killed_between_its_renames_gets_the_previous_site_back(make_pro
     (project.content / "linux/kb/port.md").write_text("---\ntitle: Port\n---\n[[nope]]\n")
     errors_of(project)  # a failing build: the previous site must come back
     assert (project.out / "index.html").read_bytes() == before
+
+
+def test_every_page_can_be_linked_even_where_suffixes_are_ambiguous(make_project):
+    project = make_project({
+        "linux/kb/arp.md": "---\ntitle: ARP\n---\n",
+        "kb/arp.md": "---\ntitle: Top ARP\n---\n",
+        "home.md": "---\ntitle: A page called home\n---\n",
+        "pricing.md": "---\ntitle: Pricing\n---\n[[kb/arp]]\n",
+    })
+    errors = errors_of(project)  # [[home]] in the menu and [[kb/arp]] are ambiguous now
+    assert any(e.endswith("write [[/]] or [[/home]]") for e in errors), errors
+    assert any(e.endswith("write [[/kb/arp]] or [[linux/kb/arp]]") for e in errors), errors
+    (project.content / "pricing.md").write_text(
+        "---\ntitle: Pricing\n---\n[[/kb/arp]] [[/linux/kb/arp]] [[/]] [[/home]]\n")
+    config = project.root / "site.yaml"
+    config.write_text(config.read_text().replace("page: home", "page: /"))
+    project.build(search=False)
+    html = project.page("pricing")
+    for href in ("../kb/arp/index.html", "../linux/kb/arp/index.html", "../index.html",
+                 "../home/index.html"):
+        assert f'href="{href}"' in html
+
+
+def test_links_in_step_texts_are_reported_at_their_own_lines(make_project):
+    lesson = ("---\ntitle: L\nlayout: lesson\nsimulation:\n  model: tcp\n"
+              "  client: {name: c, ip: 10.0.0.5}\n  server: {name: s, ip: 10.0.0.80, port: 443}\n"
+              "steps:\n"
+              "  - title: a\n    do: [server listen]\n    text: see [[nope2]]\n"
+              "  - title: b\n    text: see [[nope2]]\n"
+              "  - title: c\n    text: |\n      one\n      two [[nope3]]\n"
+              "  - title: d\n    text: >\n      folded\n      [[nope4]]\n"
+              "---\n")
+    assert errors_of(make_project({"linux/how/l.md": lesson})) == [
+        "content/linux/how/l.md:11: unknown wiki-link [[nope2]]",
+        "content/linux/how/l.md:13: unknown wiki-link [[nope2]]",
+        "content/linux/how/l.md:17: unknown wiki-link [[nope3]]",
+        "content/linux/how/l.md:20: unknown wiki-link [[nope4]]",  # folded: where it starts
+    ]
+
+
+def test_a_control_character_in_yaml_is_located(make_project):
+    project = make_project({"linux/kb/zz.md": "---\ntitle: Z\ntags: [a\x01]\n---\n"})
+    (error,) = errors_of(project)
+    assert error.startswith("content/linux/kb/zz.md:3: malformed YAML frontmatter")
