@@ -70,6 +70,7 @@ class Page:
     meta: dict[str, Any]
     source_file: SourceFile
     headings: list[tuple[int, str, str]] = field(default_factory=list)
+    parsed: bool = False  # headings known
     html: str = ""
     lead_html: str = ""
     links_out: set[str] = field(default_factory=set)

@@ -67,6 +67,7 @@ class _Shard:
     def set_headings(self, headings: dict[str, list[tuple[int, str, str]]]) -> None:
         for url, found in headings.items():
             self.by_url[url].headings = found
+            self.by_url[url].parsed = True
 
     def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError], list[BuildError]]:
         errors: list[BuildError] = []

@@ -229,7 +229,10 @@ class SiteBuild:
         pages, links, warnings = self._compile_setup()
         md = self._markdown()
         for page in pages:
-            self._parsed(page, md)
+            # every page's headings must be known; a page built by a worker process
+            # knows them without its tokens, which only the pages compiled now need
+            if page.url in compile_urls or not page.parsed:
+                self._parsed(page, md)
         self._compile_pages(pages, links, compile_urls, errors, warnings)
         self._compile_finish(pages, links, compile_urls, errors, warnings)
         return pages, links
@@ -359,6 +362,7 @@ class SiteBuild:
             tokens = self._tokens[page.source] = parse(md, page.source_file.body,
                                                        page.source_file.body_line)
             page.headings = heading_ids(tokens)
+            page.parsed = True
         return tokens
 
     # -- incremental ----------------------------------------------------------------

@@ -52,3 +52,16 @@ def test_errors_found_by_workers_are_reported_as_a_serial_build_reports_them(cor
     serial = outputs(corpus, 1)
     assert isinstance(serial, list) and len(serial) == 12
     assert outputs(corpus, 2) == serial
+
+
+def test_rebuilds_after_a_parallel_build_equal_a_serial_build(corpus, monkeypatch):
+    monkeypatch.chdir(corpus)
+    build = SiteBuild(Project.at(corpus), jobs=2)
+    build.full()
+    pages = sorted((corpus / "content").rglob("p*.md"))
+    pages[5].write_text(pages[5].read_text() + "\nOne more line.\n")
+    text = pages[7].read_text()
+    pages[7].write_text(text.replace("title: Page 7", "title: Page seven", 1))
+    result = build.update()
+    assert len(result.rendered) < len(build.pages)  # not a full rebuild
+    assert build.outputs == outputs(corpus, 1)
