@@ -54,7 +54,8 @@ def test_errors_found_by_workers_are_reported_as_a_serial_build_reports_them(cor
     assert outputs(corpus, 2) == serial
 
 
-def test_rebuilds_after_a_parallel_build_equal_a_serial_build(corpus, monkeypatch):
+def test_rebuilds_after_a_parallel_build_equal_a_serial_build(tmp_path, monkeypatch):
+    corpus = generate(tmp_path / "project", pages=120, seed=5)
     monkeypatch.chdir(corpus)
     build = SiteBuild(Project.at(corpus), jobs=2)
     build.full()
