@@ -190,3 +190,18 @@ def test_a_control_character_in_yaml_is_located(make_project):
     project = make_project({"linux/kb/zz.md": "---\ntitle: Z\ntags: [a\x01]\n---\n"})
     (error,) = errors_of(project)
     assert error.startswith("content/linux/kb/zz.md:3: malformed YAML frontmatter")
+
+
+def test_a_5_mb_page_builds(make_project):
+    # ~5 MB of ordinary text, lists, code and links: it builds (time is in bench/, not here)
+    paragraph = "A paragraph about sockets and [[port]] numbers, with `code` and *emphasis*. "
+    block = ("## Part {n}\n\n" + paragraph * 20 + "\n\n- item one\n- item [[tcp-states]]\n\n"
+             "```shell\nss -tan\n```\n\n")
+    parts = 3200
+    body = "".join(block.replace("{n}", str(n)) for n in range(parts))
+    assert len(body.encode()) > 5_000_000
+    project = make_project({"linux/kb/huge.md": f"---\ntitle: Huge\n---\n{body}"})
+    project.build(search=False)
+    html = project.page("linux/kb/huge")
+    assert html.count('href="../port/index.html"') == 20 * parts
+    assert f'id="part-{parts - 1}"' in html
