@@ -203,5 +203,6 @@ def test_a_5_mb_page_builds(make_project):
     project = make_project({"linux/kb/huge.md": f"---\ntitle: Huge\n---\n{body}"})
     project.build(search=False)
     html = project.page("linux/kb/huge")
-    assert html.count('href="../port/index.html"') == 20 * parts
+    prose = html.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
+    assert prose.count('class="wikilink" href="../port/index.html"') == 20 * parts
     assert f'id="part-{parts - 1}"' in html
