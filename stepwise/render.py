@@ -68,9 +68,7 @@ def load_template(env: jinja2.Environment, name: str, templates_dir: Path) -> ji
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, templates_dir) from None
     except UnicodeDecodeError as err:
-        raise TemplateError(f"not valid UTF-8: byte 0x{err.object[err.start]:02x} at offset "
-                            f"{err.start}; save the template as UTF-8",
-                            _failing_template(templates_dir)) from None
+        raise _not_utf8(err, templates_dir) from None
     except jinja2.TemplateNotFound as err:
         raise TemplateError(f"template not found: {err.name}",
                             display_path(templates_dir / name)) from None
@@ -89,9 +87,7 @@ def render_template(template: jinja2.Template, context: dict[str, Any], template
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, templates_dir) from None
     except UnicodeDecodeError as err:
-        raise TemplateError(f"not valid UTF-8: byte 0x{err.object[err.start]:02x} at offset "
-                            f"{err.start}; save the template as UTF-8",
-                            _failing_template(templates_dir)) from None
+        raise _not_utf8(err, templates_dir) from None
     except jinja2.TemplateNotFound as err:
         raise TemplateError(f"template not found: {err.name} (rendering {page_path})",
                             display_path(templates_dir / str(template.name))) from None
@@ -101,6 +97,12 @@ def render_template(template: jinja2.Template, context: dict[str, Any], template
             path = display_path(templates_dir / str(template.name))
         raise TemplateError(f"{type(err).__name__}: {err} (rendering {page_path})",
                             path, line) from err
+
+
+def _not_utf8(err: UnicodeDecodeError, templates_dir: Path) -> TemplateError:
+    return TemplateError(f"not valid UTF-8: byte 0x{err.object[err.start]:02x} at offset "
+                         f"{err.start}; save the template as UTF-8",
+                         _failing_template(templates_dir))
 
 
 def _failing_template(templates_dir: Path) -> str:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from stepwise.content import load_pages
 from stepwise.errors import BuildError
-from stepwise.nav import SiteTree, page_tags, reading_minutes, table_of_contents, word_count
+from stepwise.nav import page_tags, reading_minutes, table_of_contents, word_count
 from stepwise.search import SEARCH_DIR, index_site
-from tests.conftest import BASE_CONTENT
+from tests.test_nav import tree as nav_tree
 
 KB = {
     "linux/kb/a-last.md": "---\ntitle: Aardvark\nlayout: article\norder: 9\n---\nx\n",
@@ -24,13 +23,7 @@ KB = {
 
 
 def tree(tmp_path: Path, extra: dict[str, str] | None = None):
-    files = dict(BASE_CONTENT, **(extra or {}))
-    for rel, text in files.items():
-        p = tmp_path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
-    pages = load_pages(tmp_path).pages
-    return SiteTree(pages), {p.url: p for p in pages}
+    return nav_tree(tmp_path, extra)
 
 
 def titles(pair) -> tuple[str | None, str | None]:
