@@ -363,6 +363,16 @@ def _run_actions(network: Network, step: _Step) -> None:
                         "steps", step.index, "do", j) from None
 
 
+def _model_step(network: Network, step: _Step, render_text: Callable[[str], str]
+                ) -> dict[str, Any]:
+    """Run one authored step's actions on the model; the step as the trace shows it."""
+    start = len(network.history)
+    _run_actions(network, step)
+    assert step.title is not None
+    return _step_json(network, start, step.title, render_text(step.text) if step.text else "",
+                      [str(a) for a in step.actions])
+
+
 def compile_trace(
     simulation: Mapping[str, Any],
     steps: Any,
@@ -438,14 +448,7 @@ def compile_trace(
     network = Network.create(isns["client"], isns["server"],
                              client_delayed_ack=client_delayed,
                              server_delayed_ack=server_delayed)
-    out_steps = []
-    for step in parsed:
-        start = len(network.history)
-        _run_actions(network, step)
-        assert step.title is not None
-        out_steps.append(_step_json(network, start, step.title,
-                                    render_text(step.text) if step.text else "",
-                                    [str(a) for a in step.actions]))
+    out_steps = [_model_step(network, step, render_text) for step in parsed]
     return {
         "version": TRACE_VERSION,
         "model": "tcp",
@@ -515,16 +518,11 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
         network.client.iss = opener.seq
     replay = Replay(network, conn)
     names = {"client": client["name"], "server": server["name"]}
-    out_steps = []
+    out_steps: list[dict[str, Any]] = []
 
     def model_steps(frame: int) -> None:
-        for step in after.get(frame, []):
-            start = len(network.history)
-            _run_actions(network, step)
-            assert step.title is not None
-            out_steps.append(_step_json(network, start, step.title,
-                                        render_text(step.text) if step.text else "",
-                                        [str(a) for a in step.actions]))
+        out_steps.extend(_model_step(network, step, render_text)
+                         for step in after.get(frame, []))
 
     model_steps(0)
     problems: dict[int, str] = {}
