@@ -115,7 +115,8 @@ class PageCompiler:
             self.errors.append(FrontmatterError(
                 f"::player is shown only by layout: lesson (this page has layout: "
                 f"{self.page.layout})", self.page.shown, self._directive_line("player")))
-        if "player" in directives and "simulation" not in self.page.meta:
+        if "player" in directives and "simulation" not in self.page.meta \
+                and "simulation" not in self.page.invalid:
             self.errors.append(FrontmatterError(
                 "::player needs a simulation: add 'simulation:' and 'steps:' to the "
                 "frontmatter, or remove the ::player line", self.page.shown,
@@ -137,6 +138,8 @@ class PageCompiler:
         """Resolve ``related:`` and ``labs:``; each entry counts as a link for backlinks."""
         for key in ("related", "labs"):
             for i, ref in enumerate(self.page.meta.get(key, []) or []):
+                if not isinstance(ref, str):
+                    continue  # reported by the loader ("must be a list of strings")
                 self._note_ref(str(ref))
                 try:
                     target, anchor = self.links.resolve(str(ref), what=f"{key}: entry")
@@ -149,6 +152,8 @@ class PageCompiler:
 
     def compile_trace(self) -> None:
         meta = self.page.meta
+        if {"simulation", "steps"} & self.page.invalid:
+            return  # its type error is reported; a trace error would say it again
         if "simulation" not in meta and "steps" not in meta:
             return
         if "simulation" not in meta:

@@ -76,6 +76,7 @@ class Page:
     links_out: set[str] = field(default_factory=set)
     ref_slugs: set[str] = field(default_factory=set)
     reads: set[Path] = field(default_factory=set)
+    invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
     minutes: int | None = None
 
@@ -270,6 +271,7 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
             ok = False
         if not ok:
             errors.append(FrontmatterError(_type_message(key, value), page.shown, line))
+            page.invalid.add(key)  # reported once, here: later stages skip what needs it
             meta[key] = page.slug if key == "title" else None
             if meta[key] is None:
                 del meta[key]

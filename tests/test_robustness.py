@@ -206,3 +206,17 @@ def test_a_5_mb_page_builds(make_project):
     prose = html.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
     assert prose.count('class="wikilink" href="../port/index.html"') == 20 * parts
     assert f'id="part-{parts - 1}"' in html
+
+
+@pytest.mark.parametrize(("meta", "message"), [
+    ("steps: server listen\nsimulation: {model: tcp}",
+     "content/linux/how/l.md:3: 'steps' must be a list (got str), e.g. 'steps: [{title: ..., do: [...]}]'"),
+    ("simulation: tcp", "content/linux/how/l.md:3: 'simulation' must be a mapping (got str), "
+     "e.g. 'simulation: {model: tcp, ...}'"),
+    ("related: [port, 1]", "content/linux/how/l.md:3: 'related' must be a list of strings; "
+     "item 2 is int"),
+])
+def test_one_mistake_one_message(make_project, meta, message):
+    player = "::player\n" if "simulation" in meta else ""
+    page = f"---\ntitle: L\n{meta}\nlayout: lesson\n---\nText.\n\n{player}"
+    assert errors_of(make_project({"linux/how/l.md": page})) == [message]
