@@ -115,7 +115,10 @@ def build_site(
         raise ErrorList([err]) from None
     build.full()
     indexed: list[SearchIndex] = []
-    out_id = outputs_id(build.outputs, project.static, read_before)
+    # the options are part of the id: after a --no-search build into the same folder, a
+    # build with search must not find "its" output up to date (it lacks the index)
+    out_id = outputs_id(build.outputs, project.static, read_before,
+                        f"strict={strict} drafts={drafts} search={search}")
     try:
         count = write_site(out, build.outputs, project.static,
                            before_swap=(lambda tmp: indexed.append(index_site(tmp))) if search
@@ -128,7 +131,8 @@ def build_site(
     if cache:
         save(root, project.content, key, out_id, {
             "pages": result.pages, "files": result.files, "warnings": result.warnings,
-            "search": result.search}, read_before)
+            "search": result.search,
+            "sizes": {name: len(data) for name, data in build.outputs.items()}}, read_before)
     return result
 
 
@@ -137,11 +141,12 @@ def cache_key(project: Project, out: Path, **options: object) -> str:
     return entry_key(out, {"content": str(project.content.resolve()), **options})
 
 
-def outputs_id(outputs: dict[str, bytes], static: Path, inputs_read: Snapshot) -> str:
+def outputs_id(outputs: dict[str, bytes], static: Path, inputs_read: Snapshot,
+               options: str = "") -> str:
     """A deterministic id of one build's output: the hash of every generated file and
     of the static files copied (by their path inside static/, so the id does not
     depend on where the project lives)."""
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.blake2b(options.encode(), digest_size=16)
     for name in sorted(outputs):
         digest.update(name.encode() + b"\0" + hashlib.blake2b(outputs[name]).digest())
     for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):

@@ -84,6 +84,13 @@ def unchanged(root: Path, content: Path, out: Path, key: str) -> CacheEntry | No
         return None
     if entry.code != code_version() or output_id(out) != entry.output_id:
         return None
+    # the folder may have lost files since (deleted by hand): every one must be there
+    for name, size in dict(entry.summary.get("sizes", {})).items():  # type: ignore[call-overload]
+        try:
+            if (out / name).stat().st_size != size:
+                return None
+        except OSError:
+            return None
     _new, change = entry.snapshot.compare(inputs(root, content))
     return None if change else entry
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import BuildError, FrontmatterError, OutputError, display_path
 from .frontmatter import SourceFile, decode_source, split_source
+from .yamlsource import YamlDocument
 
 INDEX_STEM = "_index"
 
@@ -215,9 +216,12 @@ def load_page_file(
         if not path.is_file():
             raise FrontmatterError("not a regular file (a broken symlink, a folder or a pipe "
                                    "named like a page); remove or rename it", shown)
-        page = _load_page(path, rel, shown)
     except BuildError as err:
         return None, [err], []
+    try:
+        page = _load_page(path, rel, shown)
+    except BuildError as err:
+        return _stub_page(path, rel, shown), [err], []
     except OSError as err:
         return None, [FrontmatterError(f"cannot read the file: {err.strerror}", shown)], []
     warnings = _check_meta(page, errors)
@@ -226,7 +230,19 @@ def load_page_file(
 
 def _load_page(path: Path, rel: PurePosixPath, shown: str) -> Page:
     text = decode_source(path.read_bytes(), shown)
-    src = split_source(text, shown)
+    return _page_at(path, rel, shown, split_source(text, shown))
+
+
+def _stub_page(path: Path, rel: PurePosixPath, shown: str) -> Page:
+    """A page whose source cannot be read as frontmatter + body still exists at its
+    permalink: links to it resolve, so its one error is not followed by an "unknown
+    wiki-link" (with a wrong suggestion) in every page that links it."""
+    page = _page_at(path, rel, shown, SourceFile({}, YamlDocument(None, None, 1), "", 1))
+    page.meta["title"] = page.slug
+    return page
+
+
+def _page_at(path: Path, rel: PurePosixPath, shown: str, src: SourceFile) -> Page:
     is_index = rel.stem.lower() == INDEX_STEM
     dir_parts = [slugify(p) for p in rel.parent.parts]
     parts = dir_parts if is_index else [*dir_parts, slugify(rel.stem)]

@@ -16,6 +16,7 @@ from .yamlsource import (
     YamlDocument,
     duplicate_keys,
     parse_yaml,
+    unclosed_quote,
     yaml_error_line,
     yaml_error_message,
 )
@@ -85,11 +86,11 @@ def split_source(text: str, path: str) -> SourceFile:
     try:
         doc = parse_yaml(yaml_text, first_line=2)
     except yaml.YAMLError as err:
-        raise FrontmatterError(
-            f"malformed YAML frontmatter: {yaml_error_message(err)}",
-            path,
-            yaml_error_line(err, 2, yaml_text),
-        ) from None
+        message, line = yaml_error_message(err), yaml_error_line(err, 2, yaml_text)
+        opened = unclosed_quote(yaml_text)
+        if opened is not None and (line is None or opened + 2 <= line):
+            message, line = "a quoted string is not closed: add the closing quote", opened + 2
+        raise FrontmatterError(f"malformed YAML frontmatter: {message}", path, line) from None
     for key, first, second in duplicate_keys(doc.node):
         raise FrontmatterError(
             f"duplicate key '{key}' (first on line {first + 2}); keep one of them",

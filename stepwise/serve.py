@@ -79,7 +79,8 @@ class BuildState:
                 self.errors = [str(e) for e in errors]
                 for line in self.errors:
                     print(line, file=sys.stderr, flush=True)
-                print(f"build failed: {len(self.errors)} error(s); still serving the last "
+                n = len(self.errors)
+                print(f"build failed: {n} error{'s' if n != 1 else ''}; still serving the last "
                       "good pages", file=sys.stderr, flush=True)
                 return None
             self.errors = []

@@ -169,8 +169,11 @@ class SiteBuild:
         """
         started = time.perf_counter()
         if not self.ok or self.config is None or self._config_changed():
+            # after a failed build the state is not trusted: build it all again
+            reason = ("after an error" if not self.ok or self.config is None
+                      else display_path(self.project.config))
             result = self.full()
-            result.inputs = [display_path(self.project.config)] if self.ok else []
+            result.inputs = [reason]
             return result
         try:
             result = self._update()

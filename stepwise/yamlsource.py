@@ -7,6 +7,7 @@ of the file it was written on. Used for page frontmatter and for ``site.yaml``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,31 @@ def yaml_error_line(err: yaml.YAMLError, first_line: int, text: str = "") -> int
     if mark is None:
         return None
     return first_line + int(mark.line)
+
+
+_QUOTED_START = re.compile(r"""^\s*(?:-\s+)?(?:[^\s:#'"][^:#]*:\s+)?(["'])(.*)$""")
+
+
+def unclosed_quote(text: str) -> int | None:
+    """The 0-based line of a value that opens a quote and does not close it on its line.
+
+    A quote left open swallows the lines after it, so PyYAML fails somewhere later
+    (or at the next quote) with words that do not say "quote"; this finds the likely
+    cause. Multi-line quoted values are rare in frontmatter and valid, so this is only
+    asked once PyYAML has failed.
+    """
+    for number, line in enumerate(text.split("\n")):
+        match = _QUOTED_START.match(line)
+        if not match:
+            continue
+        quote, rest = match.groups()
+        if quote == '"':
+            rest = rest.replace("\\\\", "").replace('\\"', "")
+        else:
+            rest = rest.replace("''", "")
+        if quote not in rest:
+            return number
+    return None
 
 
 def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int, int]]:

@@ -64,3 +64,20 @@ def test_warnings_are_repeated_by_an_unchanged_build(make_project):
     assert second.unchanged
     assert second.warnings == first.warnings == [
         "content/pricing.md:3: unknown frontmatter key 'colour'"]
+
+
+def test_a_build_with_search_after_one_without_writes_the_index(make_project):
+    project = make_project()
+    project.build(search=True)
+    project.build(search=False)
+    assert not (project.out / "pagefind").exists()
+    assert not project.build(search=True).unchanged
+    assert (project.out / "pagefind/pagefind.js").is_file()
+
+
+def test_files_deleted_from_the_output_are_written_again(make_project):
+    project = make_project()
+    project.build(search=False)
+    (project.out / "about/index.html").unlink()
+    assert not project.build(search=False).unchanged
+    assert (project.out / "about/index.html").is_file()

@@ -220,3 +220,17 @@ def test_one_mistake_one_message(make_project, meta, message):
     player = "::player\n" if "simulation" in meta else ""
     page = f"---\ntitle: L\n{meta}\nlayout: lesson\n---\nText.\n\n{player}"
     assert errors_of(make_project({"linux/how/l.md": page})) == [message]
+
+
+def test_a_page_that_cannot_be_read_is_one_error_not_one_per_link_to_it(make_project):
+    # tcp-states links [[port]]; a broken port.md must not make that an unknown link
+    project = make_project({"linux/kb/port.md": '---\ntitle: "Port\nlayout: article\n---\nx\n'})
+    assert errors_of(project) == ["content/linux/kb/port.md:2: malformed YAML frontmatter: a "
+                                  "quoted string is not closed: add the closing quote"]
+
+
+def test_an_unclosed_quote_is_found_where_it_opens(make_project):
+    page = '---\ntitle: T\ntopic: "net\nsteps:\n  - title: "x"\n---\n'
+    assert errors_of(make_project({"linux/kb/q.md": page})) == [
+        "content/linux/kb/q.md:3: malformed YAML frontmatter: a quoted string is not closed: "
+        "add the closing quote"]
