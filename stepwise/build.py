@@ -58,10 +58,11 @@ class BuildResult:
     def summary(self) -> str:
         """The one-line summary: ``built 14 pages in 0.21 s -> site/ (search index: 51
         pages, 303 KB)``, or ``site/ is up to date: 14 pages, nothing changed (0.03 s)``."""
+        shown = display_path(self.out).rstrip("/") + "/"
         if self.unchanged:
-            return (f"{self.out.name}/ is up to date: {self.pages} pages, nothing changed "
+            return (f"{shown} is up to date: {self.pages} pages, nothing changed "
                     f"({self.seconds:.2f} s)")
-        line = f"built {self.pages} pages in {self.seconds:.2f} s -> {self.out.name}/"
+        line = f"built {self.pages} pages in {self.seconds:.2f} s -> {shown}"
         return f"{line} ({self.search})" if self.search else line
 
 
