@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{args.command} failed: {n} error{plural}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C: a build writes nothing unless it finished; no traceback for the user
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `build.py trace x.md | head`: the reader left; that is not an error
         sys.stderr.close()

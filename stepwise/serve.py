@@ -304,13 +304,13 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
     httpserver = HTTPServer(app)
     httpserver.add_sockets(sockets)
     names = ", ".join(f"{display_path(p)}{'/' if p.is_dir() else ''}" for p in watched[:3])
-    print(f"serving {url} — watching {names}, {display_path(project.config)}", flush=True)
-    watcher.start(lambda: None)
-    if ready is not None:
-        ready(url, lambda: loop.add_callback(loop.stop))
-    if open_browser:
-        webbrowser.open(url)
-    try:
+    try:  # Ctrl-C may come at any moment from here on
+        print(f"serving {url} — watching {names}, {display_path(project.config)}", flush=True)
+        watcher.start(lambda: None)
+        if ready is not None:
+            ready(url, lambda: loop.add_callback(loop.stop))
+        if open_browser:
+            webbrowser.open(url)
         loop.start()
     except KeyboardInterrupt:
         print("\nstopped", flush=True)

@@ -165,3 +165,26 @@ def test_port_in_use_gives_a_clear_message(make_project, capsys):
         assert serve(project.root, port=port) == 1
     err = capsys.readouterr().err
     assert f"port {port} on 127.0.0.1 is in use; choose another with --port" in err
+
+
+def test_ctrl_c_stops_cleanly(make_project):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = make_project()
+    build_py = Path(__file__).resolve().parent.parent / "build.py"
+    proc = subprocess.Popen([sys.executable, str(build_py), "serve", "--port", "0", "--no-search"],
+                            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("serving http://127.0.0.1:"):
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert "stopped" in proc.stdout.read()  # type: ignore[union-attr]
+        assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
+    finally:
+        proc.kill()
