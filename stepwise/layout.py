@@ -123,7 +123,8 @@ class SiteRenderer:
             "content": Markup(page.html),
             "lead": Markup(page.lead_html),
             "breadcrumb": self.tree.breadcrumb(page, href, ui.get("home", "home")),
-            "sidebar": self.tree.sidebar(page, href, ui.get("introduction", "Introduction")),
+            "sidebar": self.tree.sidebar(page, href, ui.get("introduction", "Introduction"),
+                                         ui.get("sidebar_more", "{n}")),
             "children": [self.listing(p, href) for p in self.tree.children(page)]
             if page.is_index else [],
             "backlinks": self.tree.backlinks(page, href),

@@ -84,9 +84,14 @@ class SiteTree:
             crumbs.append(NavLink(part, None if last or target is None else href(target), last))
         return crumbs
 
-    def sidebar(self, page: Page, href: Href, intro_label: str) -> NavLink | None:
+    def sidebar(self, page: Page, href: Href, intro_label: str,
+                more_label: str = "{n}") -> NavLink | None:
         """The tutorial's sidebar: its introduction, then each of its sections; the
-        section holding ``page`` is expanded to its pages. None outside a tutorial."""
+        section holding ``page`` is expanded to its pages — at most
+        :data:`SIDEBAR_WINDOW` on each side of the current one, then a link to the
+        section (``more_label``, ``{n}``: its number of pages). Without the window a
+        section of N pages puts N links on each of its N pages: the site grows as N².
+        None outside a tutorial."""
         tutorial = self.tutorial_of(page)
         if tutorial is None:
             return None
@@ -96,10 +101,14 @@ class SiteTree:
                 entries.append(NavLink(child.title, href(child), child is page))
                 continue
             inside = page.url.startswith(child.url)
-            pages = tuple(
-                NavLink(p.title, href(p), p is page)
-                for p in self.children(child)
-            ) if inside else ()
+            pages: tuple[NavLink, ...] = ()
+            if inside:
+                kids = self.children(child)
+                shown = _window(kids, page)
+                pages = tuple(NavLink(p.title, href(p), p is page) for p in shown)
+                if len(shown) < len(kids):
+                    pages += (NavLink(more_label.replace("{n}", str(len(kids))), href(child),
+                                      meta={"more": True}),)
             entries.append(NavLink(child.title, href(child), child is page, children=pages,
                                    meta={"open": inside}))
         return NavLink(tutorial.title, href(tutorial), tutorial is page, children=tuple(entries))
@@ -150,6 +159,20 @@ class SiteTree:
         for _label, pages in found.values():
             pages.sort(key=lambda p: (p.title.casefold(), p.url))
         return dict(sorted(found.items()))
+
+
+#: Pages listed on each side of the current one in an expanded sidebar section.
+SIDEBAR_WINDOW = 12
+
+
+def _window(kids: list[Page], page: Page) -> list[Page]:
+    """The pages of a section around ``page`` (or around the child holding it)."""
+    size = 2 * SIDEBAR_WINDOW + 1
+    if len(kids) <= size:
+        return kids
+    at = next((i for i, p in enumerate(kids) if page.url.startswith(p.url)), 0)
+    start = min(max(0, at - SIDEBAR_WINDOW), len(kids) - size)
+    return kids[start:start + size]
 
 
 def page_tags(page: Page) -> list[str]:

@@ -48,3 +48,21 @@ def test_sidebar_lists_sections_by_order_and_expands_the_current_one(tmp_path):
 def test_no_sidebar_outside_a_tutorial(tmp_path):
     site, by_url = tree(tmp_path)
     assert site.sidebar(by_url["/pricing/"], lambda t: t.url, "Introduction") is None
+
+
+def test_a_long_section_shows_a_window_of_pages_and_a_link_to_the_rest(tmp_path):
+    from stepwise.nav import SIDEBAR_WINDOW
+
+    many = {f"linux/kb/p{n:03d}.md": f"---\ntitle: P{n:03d}\norder: {n}\n---\n" for n in range(60)}
+    site, by_url = tree(tmp_path, many)
+    page = by_url["/linux/kb/p030/"]
+    side = site.sidebar(page, lambda t: t.url, "Introduction", "all {n} pages")
+    kb = next(e for e in side.children if e.title == "Knowledge base")
+    titles = [c.title for c in kb.children]
+    kids = [p.title for p in site.children(by_url["/linux/kb/"])]
+    at = kids.index("P030")
+    assert titles[:-1] == kids[at - SIDEBAR_WINDOW: at + SIDEBAR_WINDOW + 1]
+    assert titles[-1] == f"all {len(kids)} pages" and kb.children[-1].href == "/linux/kb/"
+    first = site.sidebar(by_url["/linux/kb/p000/"], lambda t: t.url, "Introduction", "{n}")
+    kb_first = next(e for e in first.children if e.title == "Knowledge base")
+    assert len(kb_first.children) == 2 * SIDEBAR_WINDOW + 2  # the window, then the link
