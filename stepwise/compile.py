@@ -21,8 +21,10 @@ from .links import LinkIndex, relative_url
 from .markdown import Problems, directive_marker, parse, render_tokens
 
 
-def check_menu(config: SiteConfig, links: LinkIndex) -> list[BuildError]:
-    """Every ``page:`` of the menu and footer must name one published page."""
+def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[BuildError]]:
+    """The pages the menu and footer link (``page:`` entries, children included), and
+    the errors of entries that do not name exactly one published page."""
+    pages: list[Page] = []
     errors: list[BuildError] = []
     stack = [*config.menu, *config.footer]
     while stack:
@@ -30,10 +32,15 @@ def check_menu(config: SiteConfig, links: LinkIndex) -> list[BuildError]:
         stack.extend(entry.children)
         if entry.page is not None:
             try:
-                links.resolve(entry.page, what="menu entry")
+                pages.append(links.resolve(entry.page, what="menu entry")[0])
             except LinkError as err:
                 errors.append(err.located(display_path(config.path), entry.line))
-    return errors
+    return pages, errors
+
+
+def check_menu(config: SiteConfig, links: LinkIndex) -> list[BuildError]:
+    """Every ``page:`` of the menu and footer must name one published page."""
+    return menu_pages(config, links)[1]
 
 
 class PageCompiler:

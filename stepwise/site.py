@@ -31,7 +31,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
-from .compile import PageCompiler, check_menu
+from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, display_path
@@ -439,7 +439,7 @@ class SiteBuild:
         changed_render = {u for u in compile_urls & set(before)
                           if self._facets[u][1] != facets_before[u][1]}
         changed_render |= structural
-        menu_targets = self._menu_targets()
+        menu_targets = {p.url for p in menu_pages(self.config, links)[0]} | {"/"}
         for url in changed_render:
             page = after.get(url) or before[url]
             render_urls |= self._readers_of(page, after)
@@ -471,17 +471,6 @@ class SiteBuild:
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
-
-    def _menu_targets(self) -> set[str]:
-        assert self.config is not None
-        links = LinkIndex(self._pages.values(), drafts_published=self.drafts)
-        stack, urls = [*self.config.menu, *self.config.footer], set()
-        while stack:
-            entry = stack.pop()
-            stack.extend(entry.children)
-            if entry.page is not None:
-                urls.add(links.resolve(entry.page, what="menu entry")[0].url)
-        return urls | {"/"}
 
     @staticmethod
     def _readers_of(page: Page, pages: dict[str, Page]) -> set[str]:
