@@ -198,6 +198,7 @@ def edit_worker(root: Path, out: Path, edits: int, offset: int) -> None:
     """Full build in-process, then ``edits`` one-page edits, each timed as
     ``SiteBuild.update()`` plus writing the changed files (what ``make serve`` does);
     each page is put back afterwards (untimed). Prints the times as JSON."""
+    from bench.rebuild import time_edits
     from stepwise.output import write_site
     from stepwise.project import Project
     from stepwise.site import SiteBuild
@@ -207,21 +208,7 @@ def edit_worker(root: Path, out: Path, edits: int, offset: int) -> None:
     build = SiteBuild(project)
     build.full()
     write_site(out, build.outputs, project.static)
-    pages = sorted((root / "content").rglob("p*.md"))
-    times, rendered = [], []
-    for i in range(edits):
-        path = pages[((offset + i) * 97) % len(pages)]
-        original = path.read_text(encoding="utf-8")
-        path.write_text(original + f"\nOne more sentence, edit {offset + i}.\n", encoding="utf-8")
-        started = time.perf_counter()
-        result = build.update()
-        for rel in result.changed:
-            (out / rel).write_bytes(build.outputs[rel])
-        times.append(time.perf_counter() - started)
-        rendered.append(len(result.rendered))
-        path.write_text(original, encoding="utf-8")
-        for rel in build.update().changed:
-            (out / rel).write_bytes(build.outputs[rel])
+    times, rendered = time_edits(build, root, out, edits, offset, restore=True)
     print(json.dumps({"times": times, "rendered": rendered}))
 
 

@@ -27,6 +27,30 @@ from stepwise.project import Project  # noqa: E402
 from stepwise.site import SiteBuild  # noqa: E402
 
 
+def time_edits(build: SiteBuild, root: Path, out: Path, edits: int, offset: int = 0,
+               restore: bool = False) -> tuple[list[float], list[int]]:
+    """Edit one page's text at a time and time ``build.update()`` plus writing the
+    changed files, as ``make serve`` does. Returns the times (s) and how many pages each
+    edit re-rendered. With ``restore``, each page is put back afterwards (untimed)."""
+    pages = sorted((root / "content").rglob("p*.md"))
+    times, rendered = [], []
+    for i in range(offset, offset + edits):
+        path = pages[(i * 97) % len(pages)]
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + f"\nOne more sentence, edit {i}.\n", encoding="utf-8")
+        started = time.perf_counter()
+        result = build.update()
+        for rel in result.changed:
+            (out / rel).write_bytes(build.outputs[rel])
+        times.append(time.perf_counter() - started)
+        rendered.append(len(result.rendered))
+        if restore:
+            path.write_text(original, encoding="utf-8")
+            for rel in build.update().changed:
+                (out / rel).write_bytes(build.outputs[rel])
+    return times, rendered
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
@@ -44,17 +68,7 @@ def main() -> None:
             build.full()
             write_site(out, build.outputs, project.static)
             full_times.append(time.perf_counter() - started)
-        pages = sorted((root / "content").rglob("p*.md"))
-        edit_times, rendered = [], []
-        for i in range(args.edits):
-            path = pages[(i * 97) % len(pages)]
-            path.write_text(path.read_text() + f"\nOne more sentence, edit {i}.\n")
-            started = time.perf_counter()
-            result = build.update()
-            for rel in result.changed:
-                (out / rel).write_bytes(build.outputs[rel])
-            edit_times.append(time.perf_counter() - started)
-            rendered.append(len(result.rendered))
+        edit_times, rendered = time_edits(build, root, out, args.edits)
     full, edit = statistics.median(full_times), statistics.median(edit_times)
     print(f"site: {args.pages} generated pages (+ sections), {len(build.pages)} published")
     print(f"full build        median {full * 1000:8.0f} ms  (min {min(full_times) * 1000:.0f}, "
