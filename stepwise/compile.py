@@ -19,6 +19,7 @@ from .content import Page
 from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
 from .links import LinkIndex, relative_url
 from .markdown import Problems, directive_marker, parse, render_tokens
+from .nav import reading_minutes
 
 
 def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[BuildError]]:
@@ -69,6 +70,9 @@ class PageCompiler:
         self.check_references()
         self.render_lead()
         self.compile_trace()
+        # counted here, where a parallel build compiles the page, not by the
+        # process that lists it
+        reading_minutes(page)
 
     def _note_ref(self, ref: str) -> None:
         target = ref.partition("#")[0].strip()

@@ -62,6 +62,8 @@ class SiteRenderer:
         self.project, self.config, self.pages, self.links = project, config, pages, links
         self.tree = SiteTree(pages)
         self.env = env or create_environment(project.templates)
+        self._relative_urls: dict[tuple[str, str], str] = {}
+        self._menu_targets: dict[int, tuple[Page, str | None]] = {}
 
     def site_files(self) -> dict[str, bytes]:
         """The files that are not pages: 404.html, sitemap.xml, the highlight CSS and
@@ -84,11 +86,21 @@ class SiteRenderer:
         """What every template reads: the site, strings, link helpers, menu and footer,
         for a page at site URL ``url`` (``absolute``: links are full URLs, for 404.html)."""
         base = self.config.base_url
+        # pages of one folder write the same relative URL for any page outside them
+        # (the sidebar, menu and footer of a section's pages), so it is made once
+        folder = url[:url.rstrip("/").rfind("/") + 1]
+        shared = self._relative_urls
 
         def href_url(to_url: str, anchor: str | None = None) -> str:
             if absolute:
                 return base + to_url.lstrip("/") + (f"#{anchor}" if anchor else "")
-            return relative_url(url, to_url, anchor)
+            if anchor is not None or not folder or to_url.startswith(url):
+                return relative_url(url, to_url, anchor)
+            key = (folder, to_url)
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = relative_url(url, to_url)
+            return found
 
         def href(target: Page | GeneratedPage, anchor: str | None = None) -> str:
             return href_url(target.url, anchor)
@@ -236,10 +248,16 @@ class SiteRenderer:
                   current: Page | None) -> NavLink:
         target = None
         if entry.page is not None:
-            try:
-                target, anchor = self.links.resolve(entry.page, what="menu entry")
-            except LinkError as err:  # already reported by check_menu
-                raise err.located(display_path(self.config.path), entry.line) from None
+            # the same entries on every page: resolved once (by identity, they are
+            # the config's objects)
+            resolved = self._menu_targets.get(id(entry))
+            if resolved is None:
+                try:
+                    resolved = self.links.resolve(entry.page, what="menu entry")
+                except LinkError as err:  # already reported by check_menu
+                    raise err.located(display_path(self.config.path), entry.line) from None
+                self._menu_targets[id(entry)] = resolved
+            target = resolved[0]
         title = entry.title or (target.title if target else "")
         description = entry.description or (target.description if target else "")
         link = href(target) if target is not None else entry.url

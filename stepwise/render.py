@@ -31,6 +31,10 @@ def create_environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # a build's templates do not change under it: the caller makes a new
+        # environment when one does (SiteBuild), so Jinja need not stat the file
+        # on every include
+        auto_reload=False,
     )
     env.filters["script_json"] = script_json
     return env
