@@ -28,7 +28,7 @@ from typing import Any
 
 from .cache import entry_key, inputs, save, unchanged
 from .errors import BuildError, ErrorList, OutputError, TraceError, display_path
-from .output import check_output_dir, effective_output, recover, write_site
+from .output import OutputStage, check_output_dir, effective_output, recover
 from .project import Project
 from .search import SearchIndex, index_site
 from .snapshot import Snapshot
@@ -114,18 +114,29 @@ def build_site(
         check_output_dir(out, [root, project.content, project.templates, project.static])
     except OutputError as err:
         raise ErrorList([err]) from None
-    build.full()
-    indexed: list[SearchIndex] = []
-    # the options are part of the id: after a --no-search build into the same folder, a
-    # build with search must not find "its" output up to date (it lacks the index)
-    out_id = outputs_id(build.outputs, project.static, read_before,
-                        f"strict={strict} drafts={drafts} search={search}")
     try:
-        count = write_site(out, build.outputs, project.static,
-                           before_swap=(lambda tmp: indexed.append(index_site(tmp))) if search
-                           else None, output_id=out_id)
-    except BuildError as err:
+        # pages are written into it as they are rendered; swapped in only at the end
+        stage = OutputStage(out)
+    except OutputError as err:
         raise ErrorList([err]) from None
+    indexed: list[SearchIndex] = []
+    try:
+        build.stage = stage
+        build.full()
+        build.stage = None
+        # the options are part of the id: after a --no-search build into the same
+        # folder, a build with search must not find "its" output up to date (it lacks
+        # the index)
+        out_id = outputs_id(build.outputs, project.static, read_before,
+                            f"strict={strict} drafts={drafts} search={search}")
+        count = stage.commit(build.outputs, project.static,
+                             before_swap=(lambda tmp: indexed.append(index_site(tmp)))
+                             if search else None, output_id=out_id)
+    except BuildError as err:  # commit's: the stage is already removed
+        raise ErrorList([err]) from None
+    except BaseException:
+        stage.discard()
+        raise
     result = BuildResult(len(build.pages), count, time.perf_counter() - started, out,
                          [str(w) for w in build.warnings],
                          indexed[0].summary() if indexed else "")

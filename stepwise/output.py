@@ -9,6 +9,7 @@ delete someone's files): each output folder carries a marker file.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -95,7 +96,8 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
 def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
                before_swap: Callable[[Path], object] | None = None,
                output_id: str = "") -> int:
-    """Write ``files`` and the static folder to ``out`` atomically.
+    """Write ``files`` and the static folder to ``out`` atomically (an
+    :class:`OutputStage` committed at once).
 
     Args:
         out: the output folder (created or replaced).
@@ -112,30 +114,112 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
         OutputError: a static file would overwrite a generated file, or the folder
             cannot be written. The previous ``out`` is then left as it was.
     """
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        recover(out)
-    except OSError as err:
-        raise OutputError(f"cannot create the output folder: {err.strerror}",
-                          display_path(out)) from None
-    for stale in _siblings(out, "build") + _siblings(out, "old"):
-        _remove(stale)
-    tmp = out.parent / f".{out.name}.build-{os.getpid()}"
-    try:
-        count = _write_tree(tmp, files, static_dir)
-        (tmp / MARKER).write_text(f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
-                                  encoding="utf-8")
-        if before_swap is not None:
-            before_swap(tmp)
-        _swap(tmp, out)
-    except OSError as err:
-        _remove(tmp)
-        where = display_path(err.filename) if err.filename else display_path(out)
-        raise OutputError(f"cannot write the output: {err.strerror}", where) from None
-    except BaseException:
-        _remove(tmp)
-        raise
-    return count
+    return OutputStage(out).commit(files, static_dir, before_swap, output_id)
+
+
+class OutputStage:
+    """The next output folder, filled while the build runs.
+
+    A temporary folder beside ``out``. Each page goes into it as soon as it is
+    rendered (:meth:`write`), by the process that rendered it: in a parallel build
+    the workers write their own pages, so creating a folder and a file per page (as
+    costly as rendering a small page) is shared out too, instead of ending the build
+    with one long serial stretch. :meth:`commit` checks the paths, adds the other
+    files, the static folder and the marker, and swaps it in. Until then the previous
+    output is untouched; :meth:`discard` removes the temporary folder (a failed build).
+
+    Args:
+        out: the output folder.
+
+    Raises:
+        OutputError: the folder beside ``out`` cannot be written.
+    """
+
+    def __init__(self, out: Path):
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            recover(out)
+        except OSError as err:
+            raise OutputError(f"cannot create the output folder: {err.strerror}",
+                              display_path(out)) from None
+        for stale in _siblings(out, "build") + _siblings(out, "old"):
+            _remove(stale)
+        self.out = out
+        self.tmp = out.parent / f".{out.name}.build-{os.getpid()}"
+        #: files already in the temporary folder, and the writes that failed
+        #: (errno, message, filename), of every process
+        self.staged: set[str] = set()
+        self.failures: list[tuple[int, str, str]] = []
+        self._written: list[str] = []  # by this process, since the last flush
+        try:
+            self.tmp.mkdir()
+        except OSError as err:
+            raise OutputError(f"cannot write the output: {err.strerror}",
+                              display_path(self.tmp)) from None
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Write ``data`` at ``rel`` (a POSIX path in the output). A failure is kept
+        for :meth:`commit`, which first checks whether two paths clash (the better
+        explanation); later writes are skipped."""
+        if self.failures:
+            return
+        try:
+            _write_file(str(self.tmp), rel, data)
+        except OSError as err:
+            self.failures.append((err.errno or errno.EIO, err.strerror or str(err),
+                                  str(err.filename or self.tmp / rel)))
+            return
+        self._written.append(rel)
+
+    def flush(self) -> tuple[list[str], list[tuple[int, str, str]]]:
+        """What this process wrote since the last call, and the failures so far: a
+        parallel build's worker sends them to the build process, which adds them to
+        :attr:`staged` and :attr:`failures`."""
+        written, self._written = self._written, []
+        self.staged.update(written)
+        return written, list(self.failures)
+
+    def commit(self, files: Mapping[str, bytes], static_dir: Path | None,
+               before_swap: Callable[[Path], object] | None = None,
+               output_id: str = "") -> int:
+        """Complete the folder with ``files`` (those not staged yet) and
+        ``static_dir``, and swap it in place of ``out``. Arguments as for
+        :func:`write_site`.
+
+        Returns:
+            The number of files in the output (generated and static).
+
+        Raises:
+            OutputError: see :func:`write_site`; the temporary folder is removed.
+        """
+        try:
+            self.flush()
+            count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures)
+            (self.tmp / MARKER).write_text(
+                f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
+                encoding="utf-8")
+            if before_swap is not None:
+                before_swap(self.tmp)
+            _swap(self.tmp, self.out)
+        except OSError as err:
+            self.discard()
+            where = display_path(err.filename) if err.filename else display_path(self.out)
+            raise OutputError(f"cannot write the output: {err.strerror}", where) from None
+        except BaseException:
+            self.discard()
+            raise
+        return count
+
+    def discard(self) -> None:
+        """Remove the temporary folder."""
+        _remove(self.tmp)
+
+
+def _write_file(tmp: str, rel: str, data: bytes) -> None:
+    path = os.path.join(tmp, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(data)
 
 
 def _remove(path: Path) -> None:
@@ -145,8 +229,8 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) -> int:
-    tmp.mkdir()
+def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None,
+                staged: set[str], failures: list[tuple[int, str, str]]) -> int:
     static_files: dict[str, Path] = {}
     if static_dir is not None and static_dir.is_dir():
         for src in sorted(static_dir.rglob("*")):
@@ -162,11 +246,14 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None) 
         if src.is_symlink() and not src.resolve().is_relative_to(static_dir.resolve()):  # type: ignore[union-attr]
             raise OutputError("symlink points outside the static folder; copy the file in "
                               "instead", display_path(src))
+    # before a failed staged write: a path clash explains it better than "Not a directory"
     _check_paths([*files, *static_files])
+    if failures:
+        number, message, filename = failures[0]
+        raise OSError(number, message, filename)
     for rel in sorted(files):
-        target = tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[rel])
+        if rel not in staged:
+            _write_file(str(tmp), rel, files[rel])
     for rel, src in static_files.items():
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -82,10 +82,13 @@ class _Shard:
             for name, value in zip(RESULT_FIELDS, values, strict=True):
                 setattr(self.by_url[url], name, value)
 
-    def render(self) -> tuple[dict[str, bytes], list[BuildError]]:
+    def render(self) -> tuple[dict[str, bytes], list[BuildError], Any]:
+        """Render the shard; with an output stage, also write it."""
         errors: list[BuildError] = []
         renderer = self.build._renderer(self.pages, self.links)
-        return self.build._render_pages(renderer, self.pages, set(self.urls), errors), errors
+        stage = self.build.stage
+        rendered = self.build._render_pages(renderer, self.pages, set(self.urls), errors, stage)
+        return rendered, errors, stage.flush() if stage is not None else None
 
 
 def _child(build: SiteBuild, urls: list[str], conn: Connection) -> None:
@@ -159,11 +162,16 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
         for conn in conns:
             conn.send(results)
         shard.apply(results)
-        rendered, render_errors = shard.render()
+        rendered, render_errors, _ = shard.render()
         for conn in conns:
-            theirs_rendered, theirs_errors = _recv(conn)
+            theirs_rendered, theirs_errors, theirs_writes = _recv(conn)
             rendered.update(theirs_rendered)
             render_errors += theirs_errors
+            if build.stage is not None and theirs_writes is not None:
+                written, failures = theirs_writes
+                build.stage.staged.update(written)
+                build.stage.failures.extend(f for f in failures
+                                            if f not in build.stage.failures)
     finally:
         for conn in conns:
             conn.close()

@@ -39,6 +39,7 @@ from .layout import SiteRenderer
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
+from .output import OutputStage
 from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
@@ -95,6 +96,9 @@ class SiteBuild:
         self.ok = False
         self.warnings: list[BuildError] = []
         self.outputs: dict[str, bytes] = {}
+        #: where a full build writes each page as soon as it is rendered (set by
+        #: stepwise.build); None: the caller writes :attr:`outputs` itself
+        self.stage: OutputStage | None = None
         # what the last build read, to find edits; pages by source file
         self._content = Snapshot()
         self._templates = Snapshot()
@@ -300,14 +304,18 @@ class SiteBuild:
 
     @staticmethod
     def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
-                      errors: list[BuildError]) -> dict[str, bytes]:
+                      errors: list[BuildError], stage: OutputStage | None = None
+                      ) -> dict[str, bytes]:
         outputs: dict[str, bytes] = {}
         for page in pages:
             if page.url in urls:
                 try:
-                    outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
+                    data = outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
                 except BuildError as err:
                     errors.append(err)
+                    continue
+                if stage is not None and not errors:
+                    stage.write(page.output_path, data)
         return outputs
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
@@ -320,7 +328,7 @@ class SiteBuild:
         """
         renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
-        rendered = self._render_pages(renderer, pages, render_urls, errors)
+        rendered = self._render_pages(renderer, pages, render_urls, errors, self.stage)
         return self._render_finish(renderer, pages, rendered, errors)
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],

@@ -3,11 +3,14 @@ the same errors."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 
 from bench.corpus import generate
+from stepwise import output
+from stepwise.build import build_site
 from stepwise.errors import ErrorList
 from stepwise.project import Project
 from stepwise.site import SiteBuild
@@ -66,3 +69,58 @@ def test_rebuilds_after_a_parallel_build_equal_a_serial_build(tmp_path, monkeypa
     result = build.update()
     assert len(result.rendered) < len(build.pages)  # not a full rebuild
     assert build.outputs == outputs(corpus, 1)
+
+
+@pytest.fixture(scope="module")
+def site_project(tmp_path_factory) -> Path:
+    """A generated site no test edits."""
+    return generate(tmp_path_factory.mktemp("site") / "project", pages=240, seed=4)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_pages_written_by_the_workers_make_the_folder_a_serial_build_writes(
+        site_project, tmp_path, monkeypatch):
+    corpus = site_project
+    monkeypatch.chdir(corpus)
+    monkeypatch.setenv("STEPWISE_JOBS", "1")
+    build_site(corpus, tmp_path / "serial", search=False, cache=False)
+    monkeypatch.setenv("STEPWISE_JOBS", "2")
+    build_site(corpus, tmp_path / "parallel", search=False, cache=False)
+    serial = tree(tmp_path / "serial")
+    assert len(serial) > 240
+    assert tree(tmp_path / "parallel") == serial
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parallel", "serial"]  # no temp
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failed_page_write_fails_the_build_and_keeps_the_previous_site(
+        site_project, tmp_path, monkeypatch, jobs):
+    corpus = site_project
+    monkeypatch.chdir(corpus)
+    out = tmp_path / "site"
+    build_site(corpus, out, search=False, cache=False)
+    before = tree(out)
+    built = SiteBuild(Project.at(corpus), jobs=1)
+    built.full()
+    # the pages are dealt out by URL: the second one is the first worker's
+    victim = sorted(built.pages, key=lambda p: p.url)[1].output_path
+    real_write = output._write_file
+
+    def full_disk(tmp: str, rel: str, data: bytes) -> None:
+        if rel == victim:
+            raise OSError(errno.ENOSPC, "No space left on device", f"{tmp}/{rel}")
+        real_write(tmp, rel, data)
+
+    monkeypatch.setattr(output, "_write_file", full_disk)
+    monkeypatch.setenv("STEPWISE_JOBS", jobs)
+    with pytest.raises(ErrorList) as failed:
+        build_site(corpus, out, search=False, cache=False)
+    message = str(failed.value.errors[0])
+    assert "cannot write the output: No space left on device" in message
+    assert victim in message
+    assert tree(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the temp folder is gone
