@@ -203,12 +203,21 @@ class OutputStage:
             _swap(self.tmp, self.out)
         except OSError as err:
             self.discard()
-            where = display_path(err.filename) if err.filename else display_path(self.out)
-            raise OutputError(f"cannot write the output: {err.strerror}", where) from None
+            raise OutputError(f"cannot write the output: {err.strerror}",
+                              self._shown(err.filename)) from None
         except BaseException:
             self.discard()
             raise
         return count
+
+    def _shown(self, filename: object) -> str:
+        """A file of the temporary folder as the output's file it was to become."""
+        if not filename:
+            return display_path(self.out)
+        path = Path(str(filename))
+        if path.is_relative_to(self.tmp):
+            path = self.out / path.relative_to(self.tmp)
+        return display_path(path)
 
     def discard(self) -> None:
         """Remove the temporary folder."""
