@@ -60,7 +60,7 @@ def sentence(rng: random.Random, links: list[str]) -> str:
 
 
 def page_text(rng: random.Random, title: str, slugs: list[str], lesson: bool, order: int) -> str:
-    links = rng.sample(slugs, rng.randint(5, 10))
+    links = rng.sample(slugs, min(len(slugs), rng.randint(5, 10)))
     head = [f"title: {title}", f"description: {' '.join(rng.choice(WORDS) for _ in range(8))}",
             f"layout: {'lesson' if lesson else 'article'}", f"order: {order}",
             f"tags: [{rng.choice(WORDS)}, {rng.choice(WORDS)}]"]

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cache import entry_key, inputs, save, unchanged
+from .cache import CACHE_DIR, entry_key, inputs, save, unchanged
 from .errors import BuildError, ErrorList, OutputError, TraceError, display_path
 from .output import OutputStage, check_output_dir, effective_output, recover
 from .project import Project
-from .search import SearchIndex, index_site
+from .search import SearchIndex, check_pages, index_site
 from .snapshot import Snapshot
 
 __all__ = ["BuildResult", "Project", "build_site", "lesson_trace"]
@@ -93,7 +93,10 @@ def build_site(
     """
     started = time.perf_counter()
     project = Project.at(root, content)
-    out = effective_output(out or root / "site")
+    try:
+        out = effective_output(out or root / "site")
+    except OutputError as err:
+        raise ErrorList([err]) from None
     with contextlib.suppress(OSError):
         recover(out)  # a build killed between its two renames left the site aside
     key = cache_key(project, out, strict=strict, drafts=drafts, search=search)
@@ -111,7 +114,8 @@ def build_site(
     build = SiteBuild(project, strict=strict, drafts=drafts)   # show up next time
     build.config = build._load_config()
     try:
-        check_output_dir(out, [root, project.content, project.templates, project.static])
+        check_output_dir(out, [root, project.content, project.templates, project.static,
+                               root / CACHE_DIR])
     except OutputError as err:
         raise ErrorList([err]) from None
     try:
@@ -124,6 +128,8 @@ def build_site(
         build.stage = stage
         build.full()
         build.stage = None
+        if search:
+            check_pages(build.pages)
         # the options are part of the id: after a --no-search build into the same
         # folder, a build with search must not find "its" output up to date (it lacks
         # the index)

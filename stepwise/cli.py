@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import BuildError, ErrorList
+from .errors import BuildError, ErrorList, WorkerError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except BuildError as err:
         print(err, file=sys.stderr)
+        return 1
+    except WorkerError as err:
+        print(f"build failed: {err}", file=sys.stderr)
         return 1
     return 2
 

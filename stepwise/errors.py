@@ -99,6 +99,12 @@ class OutputError(BuildError):
     """The output folder cannot be written, or two files would land on one path."""
 
 
+class WorkerError(RuntimeError):
+    """A build worker process died (killed, out of memory) or failed with an
+    unexpected exception (a bug: the message then holds its traceback). Nothing is
+    published."""
+
+
 class ErrorList(Exception):
     """Several build errors, reported together.
 

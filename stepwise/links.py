@@ -35,6 +35,7 @@ class LinkIndex:
         self._by_slug: dict[str, list[Page]] = {}
         for page in self.pages:
             self._by_slug.setdefault(page.slug, []).append(page)
+        self._shortest: dict[int, str] = {}  # by id(page): every link writes one
 
     def resolve(self, ref: str, what: str = "wiki-link", here: Page | None = None
                 ) -> tuple[Page, str | None]:
@@ -106,6 +107,12 @@ class LinkIndex:
 
     def shortest_ref(self, page: Page) -> str:
         """The shortest reference that names ``page`` alone (its slug when unique)."""
+        found = self._shortest.get(id(page))
+        if found is None:
+            found = self._shortest[id(page)] = self._shortest_ref(page)
+        return found
+
+    def _shortest_ref(self, page: Page) -> str:
         parts = page.refpath.split("/") if page.refpath else [page.slug]
         others = [p for p in self._by_slug.get(page.slug, []) if p is not page]
         for n in range(1, len(parts) + 1):

@@ -10,26 +10,65 @@ delete someone's files): each output folder carries a marker file.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .errors import OutputError, display_path
+from .errors import OutputError, WorkerError, display_path
 
 MARKER = ".stepwise-output"
 
 
 def _siblings(out: Path, kind: str) -> list[Path]:
-    """Leftovers of builds that are no longer running (another build may be running
-    now: its folder carries its live process id and is left alone)."""
+    """Leftovers of builds that are no longer running. Another build may be running
+    now: its temporary folder (``build``) is locked while it writes (see
+    :func:`_in_use`), and the previous site it sets aside (``old``) carries its live
+    process id; those are left alone."""
     found = []
     for path in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
-        pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            continue
+        if kind == "build":
+            if _in_use(path):
+                continue
+        else:
+            pid = path.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue
         found.append(path)
     return found
+
+
+def _lock(folder: Path) -> int:
+    """Lock ``folder`` for this process and the workers it forks (they share the
+    open file); the lock goes with the last of them, however they end. A process id
+    would not do: another container or machine writing the same folder has its own
+    process ids.
+
+    Returns:
+        The descriptor holding the lock (close it to release the lock).
+
+    Raises:
+        OSError: the folder cannot be opened or is locked.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _in_use(folder: Path) -> bool:
+    """Whether a running build holds the lock of its temporary ``folder``."""
+    try:
+        os.close(_lock(folder))
+    except BlockingIOError:
+        return True
+    except OSError:
+        pass  # not a folder, or gone already: not a running build's
+    return False
 
 
 def _alive(pid: int) -> bool:
@@ -44,8 +83,17 @@ def _alive(pid: int) -> bool:
 
 def effective_output(out: Path) -> Path:
     """The folder a build replaces: the target of ``out`` when it is a symlink (the
-    link itself stays, pointing at the new build)."""
-    return out.resolve() if out.is_symlink() else out
+    link itself stays, pointing at the new build).
+
+    Raises:
+        OutputError: the path runs into a symlink loop.
+    """
+    try:
+        resolved = out.resolve()
+    except (RuntimeError, OSError):  # RuntimeError: Python < 3.13's symlink loop
+        raise OutputError("the output path runs into a symlink loop; fix the links or "
+                          "choose another --out", display_path(out)) from None
+    return resolved if out.is_symlink() else out
 
 
 def recover(out: Path) -> None:
@@ -151,11 +199,14 @@ class OutputStage:
         self.staged: set[str] = set()
         self.failures: list[tuple[int, str, str]] = []
         self._written: list[str] = []  # by this process, since the last flush
+        self._owner = os.getpid()
         try:
             self.tmp.mkdir()
+            self._lock: int | None = _lock(self.tmp)
         except OSError as err:
+            _remove(self.tmp)
             raise OutputError(f"cannot write the output: {err.strerror}",
-                              display_path(self.tmp)) from None
+                              self._shown(self.tmp)) from None
 
     def write(self, rel: str, data: bytes) -> None:
         """Write ``data`` at ``rel`` (a POSIX path in the output). A failure is kept
@@ -163,6 +214,10 @@ class OutputStage:
         explanation); later writes are skipped."""
         if self.failures:
             return
+        if os.getpid() != self._owner and os.getppid() != self._owner:
+            # a forked worker whose build process died (killed): the next build
+            # removes the folder, which this write would make again
+            raise WorkerError("the build process is gone")
         try:
             _write_file(str(self.tmp), rel, data)
         except OSError as err:
@@ -194,6 +249,15 @@ class OutputStage:
         """
         try:
             self.flush()
+            # a page written early may be gone by now (another program cleaning up):
+            # never publish a site with holes
+            missing = sorted(rel for rel in self.staged
+                             if not os.path.isfile(os.path.join(self.tmp, rel)))
+            if missing:
+                raise OutputError(
+                    f"{len(missing)} written files vanished from the temporary folder "
+                    f"before it was complete ({missing[0]}, ...); did another program "
+                    "remove it? Build again", self._shown(self.tmp))
             count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures)
             (self.tmp / MARKER).write_text(
                 f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
@@ -201,6 +265,7 @@ class OutputStage:
             if before_swap is not None:
                 before_swap(self.tmp)
             _swap(self.tmp, self.out)
+            self._unlock()
         except OSError as err:
             self.discard()
             raise OutputError(f"cannot write the output: {err.strerror}",
@@ -222,6 +287,12 @@ class OutputStage:
     def discard(self) -> None:
         """Remove the temporary folder."""
         _remove(self.tmp)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None and os.getpid() == self._owner:
+            os.close(self._lock)
+            self._lock = None
 
 
 def _write_file(tmp: str, rel: str, data: bytes) -> None:

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from .content import Page
-from .errors import BuildError, ErrorList
+from .errors import BuildError, ErrorList, WorkerError
 
 if TYPE_CHECKING:
     from .links import LinkIndex
@@ -91,15 +91,29 @@ class _Shard:
         return rendered, errors, stage.flush() if stage is not None else None
 
 
-def _child(build: SiteBuild, urls: list[str], conn: Connection) -> None:
+def _child(build: SiteBuild, urls: list[str], conn: Connection,
+           inherited: list[Connection]) -> None:
+    # the build process's ends of the pipes: held here, they would keep this worker
+    # (and the ones forked before it) from seeing the build process die
+    for other in inherited:
+        other.close()
     status = 0
     try:
         shard = _Shard(build, urls)
         conn.send(shard.parse())
         shard.set_headings(conn.recv())
         conn.send(shard.compile())
-        shard.apply(conn.recv())
+        results = conn.recv()
+        if results is None:  # the build found errors before rendering: nothing to do
+            return
+        shard.apply(results)
         conn.send(shard.render())
+    except KeyboardInterrupt:
+        status = 1
+        with contextlib.suppress(OSError):
+            conn.send(_Interrupted())
+    except (EOFError, OSError):
+        status = 1  # the build process is gone: nobody to report to
     except BaseException:  # noqa: BLE001 - reported by the parent, with the traceback
         status = 1
         with contextlib.suppress(OSError):
@@ -114,13 +128,24 @@ class _Crash:
         self.text = text
 
 
-def _recv(conn: Connection) -> Any:
+class _Interrupted:
+    """Sent by a worker that got Ctrl-C: the build process reports it as its own."""
+
+
+def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess) -> Any:
     try:
         message = conn.recv()
     except EOFError:
-        raise RuntimeError("a build worker exited unexpectedly") from None
+        worker.join(timeout=1)
+        code = worker.exitcode
+        how = (f"was killed by signal {-code}" if code is not None and code < 0
+               else f"exited with status {code}" if code is not None else "stopped answering")
+        raise WorkerError(f"build worker {worker.pid} {how}; nothing was published") from None
+    if isinstance(message, _Interrupted):
+        raise KeyboardInterrupt
     if isinstance(message, _Crash):
-        raise RuntimeError(f"a build worker failed:\n{message.text}")
+        raise WorkerError(f"build worker {worker.pid} failed (a bug in stepwise; please "
+                          f"report it with this text):\n{message.text}")
     return message
 
 
@@ -140,31 +165,44 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
     workers = []
     for shard_urls in shards[1:]:
         mine, theirs = context.Pipe()
-        worker = context.Process(target=_child, args=(build, shard_urls, theirs), daemon=True)
+        worker = context.Process(target=_child, daemon=True,
+                                 args=(build, shard_urls, theirs, [*conns, mine]))
         worker.start()
         theirs.close()
         conns.append(mine)
         workers.append(worker)
+    pairs = list(zip(conns, workers, strict=True))
+    failed = True
     try:
         shard = _Shard(build, shards[0])
         headings = shard.parse()
-        for conn in conns:
-            headings.update(_recv(conn))
+        for conn, worker in pairs:
+            headings.update(_recv(conn, worker))
         for conn in conns:
             conn.send(headings)
         shard.set_headings(headings)
         results, found, warnings = shard.compile()
-        for conn in conns:
-            theirs_results, theirs_errors, theirs_warnings = _recv(conn)
+        for conn, worker in pairs:
+            theirs_results, theirs_errors, theirs_warnings = _recv(conn, worker)
             results.update(theirs_results)
             found += theirs_errors
             warnings += theirs_warnings
+        shard.apply(results)
+        # the checks over the whole site, before any page is rendered (as a serial
+        # build does them): rendering assumes them (a front page, say)
+        errors.extend(found)
+        shard.warnings.extend(warnings)
+        try:
+            build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
+        except ErrorList:
+            for conn in conns:
+                conn.send(None)
+            raise
         for conn in conns:
             conn.send(results)
-        shard.apply(results)
         rendered, render_errors, _ = shard.render()
-        for conn in conns:
-            theirs_rendered, theirs_errors, theirs_writes = _recv(conn)
+        for conn, worker in pairs:
+            theirs_rendered, theirs_errors, theirs_writes = _recv(conn, worker)
             rendered.update(theirs_rendered)
             render_errors += theirs_errors
             if build.stage is not None and theirs_writes is not None:
@@ -172,17 +210,16 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
                 build.stage.staged.update(written)
                 build.stage.failures.extend(f for f in failures
                                             if f not in build.stage.failures)
+        failed = False
     finally:
         for conn in conns:
             conn.close()
         for worker in workers:
+            if failed:  # interrupted, or an error: the workers' work is wasted
+                worker.terminate()
             worker.join(timeout=5)
             if worker.is_alive():
-                worker.terminate()
-    # the checks over the whole site and the site files, as a serial build does them
-    errors.extend(found)
-    shard.warnings.extend(warnings)
-    build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
+                worker.kill()
     if render_errors:
         raise ErrorList(render_errors)
     renderer = build._renderer(shard.pages, shard.links)

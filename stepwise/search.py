@@ -19,10 +19,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import BuildError, display_path
+from .errors import BuildError, ErrorList, display_path
+
+if TYPE_CHECKING:
+    from .content import Page
 
 #: The folder of the output that holds the index, as templates/partials/search.html
 #: names it (``pagefind/pagefind.js``).
@@ -71,6 +76,20 @@ def pagefind_executable() -> Path:
     except (FileNotFoundError, OSError) as err:
         raise BuildError(f"search: no Pagefind binary for this system ({err}); "
                          "build with --no-search") from None
+
+
+def check_pages(pages: Iterable[Page]) -> None:
+    """Refuse pages published where the search index goes (``/pagefind/``): indexing
+    would replace them.
+
+    Raises:
+        ErrorList: one error per such page.
+    """
+    errors = [BuildError(f"/{SEARCH_DIR}/ is where the search index goes; rename this page "
+                         "(or build with --no-search)", page.shown)
+              for page in pages if page.url.startswith(f"/{SEARCH_DIR}/")]
+    if errors:
+        raise ErrorList(errors)
 
 
 def index_site(out_dir: Path, *, executable: Path | None = None) -> SearchIndex:

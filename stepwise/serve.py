@@ -43,7 +43,7 @@ from tornado.ioloop import IOLoop
 from .errors import BuildError, ErrorList, display_path
 from .output import MARKER, write_site
 from .project import Project
-from .search import index_site
+from .search import check_pages, index_site
 from .site import Rebuild, SiteBuild
 
 SERVE_DIR = ".serve-site"
@@ -75,6 +75,8 @@ class BuildState:
         with self.lock:
             try:
                 result = self.build.full() if full else self.build.update()
+                if self.search:
+                    check_pages(self.build.pages)
             except ErrorList as errors:
                 self.errors = [str(e) for e in errors]
                 for line in self.errors:

@@ -4,6 +4,11 @@ the same errors."""
 from __future__ import annotations
 
 import errno
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +129,84 @@ def test_a_failed_page_write_fails_the_build_and_keeps_the_previous_site(
     assert message.startswith(f"{out / victim}: ")  # the output's file, not the temp one
     assert tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the temp folder is gone
+
+
+def test_a_site_without_a_front_page_fails_in_parallel_as_it_does_serially(tmp_path, monkeypatch):
+    corpus = generate(tmp_path / "project", pages=240, seed=6)
+    monkeypatch.chdir(corpus)
+    (corpus / "content" / "_index.md").unlink()
+    serial = outputs(corpus, 1)
+    assert isinstance(serial, list)
+    assert any("the site needs a front page" in e for e in serial)
+    assert outputs(corpus, 2) == serial
+
+
+def test_files_gone_from_the_temporary_folder_are_never_published(
+        site_project, tmp_path, monkeypatch):
+    monkeypatch.chdir(site_project)
+    out = tmp_path / "site"
+    build_site(site_project, out, search=False, cache=False)
+    before = tree(out)
+    real_commit = output.OutputStage.commit
+
+    def cleaned_up(stage, *args, **kwargs):  # another program removes a written page
+        (stage.tmp / sorted(stage.staged)[3]).unlink()
+        return real_commit(stage, *args, **kwargs)
+
+    monkeypatch.setattr(output.OutputStage, "commit", cleaned_up)
+    with pytest.raises(ErrorList) as failed:
+        build_site(site_project, out, search=False, cache=False)
+    assert "written files vanished from the temporary folder" in str(failed.value)
+    assert tree(out) == before
+
+
+def _worker_of(build: subprocess.Popen) -> int:
+    """The pid of the build's worker, once it has forked one."""
+    children = Path(f"/proc/{build.pid}/task/{build.pid}/children")
+    for _ in range(1000):
+        found = children.read_text().split() if children.exists() else []
+        if found:
+            return int(found[0])
+        time.sleep(0.01)
+    raise AssertionError("the build forked no worker")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _start_build(project: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "build", "--no-search", "--no-cache",
+         "--root", str(project), "--out", str(out)],
+        env={**os.environ, "STEPWISE_JOBS": "2"}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def test_a_killed_worker_fails_the_build_in_one_line(site_project, tmp_path):
+    out = tmp_path / "site"
+    build = _start_build(site_project, out)
+    worker = _worker_of(build)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 1
+    assert stderr == (f"build failed: build worker {worker} was killed by signal 9; "
+                      "nothing was published\n")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_workers_stop_when_the_build_process_is_killed(site_project, tmp_path):
+    build = _start_build(site_project, tmp_path / "site")
+    worker = _worker_of(build)
+    build.kill()
+    build.wait()
+    deadline = time.monotonic() + 20
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "the worker outlived its build process"
+    build.stdout.close()
+    build.stderr.close()

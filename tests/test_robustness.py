@@ -3,11 +3,12 @@ interrupted and concurrent builds, reserved ids, terminal control characters."""
 
 from __future__ import annotations
 
+import fcntl
 import os
-import subprocess
 
 import pytest
 
+from stepwise.build import build_site
 from stepwise.errors import BuildError, ErrorList
 
 
@@ -125,17 +126,22 @@ def test_control_characters_in_messages_are_shown_escaped():
 def test_a_running_build_keeps_its_folder_and_a_dead_one_is_cleaned(make_project):
     project = make_project()
     project.build(search=False)
-    sleeper = subprocess.Popen(["sleep", "30"])
+    # a build writing its folder holds a lock on it; process ids do not tell (another
+    # container's build has its own: "1" here is alive but is not that build)
+    running = project.root / ".site.build-999999999"
+    running.mkdir()
+    dead = project.root / ".site.build-1"
+    dead.mkdir()
+    (dead / "leftover.html").write_text("x")
+    lock = os.open(running, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        live = project.root / f".site.build-{sleeper.pid}"
-        live.mkdir()
-        dead = project.root / ".site.build-999999999"
-        dead.mkdir()
+        fcntl.flock(lock, fcntl.LOCK_EX)
         project.build(search=False, strict=True)
-        assert live.is_dir() and not dead.exists()
+        assert running.is_dir() and not dead.exists()
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        os.close(lock)
+    project.build(search=False)  # the lock is gone: so is the folder
+    assert not running.exists()
 
 
 def test_a_build_killed_between_its_renames_gets_the_previous_site_back(make_project):
@@ -234,3 +240,37 @@ def test_an_unclosed_quote_is_found_where_it_opens(make_project):
     assert errors_of(make_project({"linux/kb/q.md": page})) == [
         "content/linux/kb/q.md:3: malformed YAML frontmatter: a quoted string is not closed: "
         "add the closing quote"]
+
+
+def test_an_output_path_in_a_symlink_loop_is_a_clear_error(make_project):
+    project = make_project()
+    (project.root / "loop1").symlink_to("loop2")
+    (project.root / "loop2").symlink_to("loop1")
+    for out in ("loop1", "loop1/site"):
+        with pytest.raises(ErrorList) as failed:
+            build_site(project.root, project.root / out, search=False)
+        assert [str(e) for e in failed.value] == [
+            f"{out}: the output path runs into a symlink loop; fix the links or choose "
+            "another --out"]
+
+
+def test_a_page_where_the_search_index_goes_is_refused_with_search_only(make_project):
+    project = make_project({"pagefind.md": "---\ntitle: Pagefind\n---\nOur search engine.\n"})
+    with pytest.raises(ErrorList) as failed:
+        project.build(search=True)
+    assert [str(e) for e in failed.value] == [
+        "content/pagefind.md: /pagefind/ is where the search index goes; rename this page "
+        "(or build with --no-search)"]
+    assert not project.out.exists()
+    project.build(search=False)
+    assert "Our search engine." in project.page("pagefind")
+
+
+def test_the_build_cache_folder_cannot_be_the_output(make_project):
+    project = make_project()
+    for out, problem in ((".stepwise-cache", "would replace"),
+                         (".stepwise-cache/site", "is inside")):
+        with pytest.raises(ErrorList) as failed:
+            build_site(project.root, project.root / out, search=False)
+        assert str(failed.value.errors[0]).startswith(
+            f"{out}: output folder {problem} .stepwise-cache")
