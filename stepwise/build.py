@@ -138,7 +138,8 @@ def build_site(
         count = stage.commit(build.outputs, project.static,
                              before_swap=(lambda tmp: indexed.append(index_site(tmp)))
                              if search else None, output_id=out_id)
-    except BuildError as err:  # commit's: the stage is already removed
+    except BuildError as err:
+        stage.discard()
         raise ErrorList([err]) from None
     except BaseException:
         stage.discard()

@@ -94,7 +94,8 @@ class SiteRenderer:
         def href_url(to_url: str, anchor: str | None = None) -> str:
             if absolute:
                 return base + to_url.lstrip("/") + (f"#{anchor}" if anchor else "")
-            if anchor is not None or not folder or to_url.startswith(url):
+            if anchor is not None or not folder or to_url.startswith(url) \
+                    or not to_url.endswith("/"):
                 return relative_url(url, to_url, anchor)
             key = (folder, to_url)
             found = shared.get(key)

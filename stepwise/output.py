@@ -9,9 +9,12 @@ delete someone's files): each output folder carries a marker file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
+import re
+import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,8 +27,8 @@ MARKER = ".stepwise-output"
 def _siblings(out: Path, kind: str) -> list[Path]:
     """Leftovers of builds that are no longer running. Another build may be running
     now: its temporary folder (``build``) is locked while it writes (see
-    :func:`_in_use`), and the previous site it sets aside (``old``) carries its live
-    process id; those are left alone."""
+    :func:`_in_use`), and the previous site it sets aside for a moment (``old``)
+    carries its live process id; those are left alone."""
     found = []
     for path in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
         if kind == "build":
@@ -66,9 +69,17 @@ def _in_use(folder: Path) -> bool:
         os.close(_lock(folder))
     except BlockingIOError:
         return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # gone already, or not a build's
     except OSError:
-        pass  # not a folder, or gone already: not a running build's
+        # a file system that cannot lock (NFS without lock support): the process id
+        # in the name is all there is to go by
+        match = _BUILD_PID.search(folder.name)
+        return match is None or _alive(int(match.group(1)))
     return False
+
+
+_BUILD_PID = re.compile(r"\.build-(\d+)(?:-[0-9a-f]+)?$")
 
 
 def _alive(pid: int) -> bool:
@@ -193,18 +204,27 @@ class OutputStage:
         for stale in _siblings(out, "build") + _siblings(out, "old"):
             _remove(stale)
         self.out = out
-        self.tmp = out.parent / f".{out.name}.build-{os.getpid()}"
+        # unique, not just the process id: builds in two containers may share one
+        token = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.tmp = out.parent / f".{out.name}.build-{token}"
         #: files already in the temporary folder, and the writes that failed
         #: (errno, message, filename), of every process
         self.staged: set[str] = set()
         self.failures: list[tuple[int, str, str]] = []
         self._written: list[str] = []  # by this process, since the last flush
         self._owner = os.getpid()
+        # made and locked under a name other builds do not look at, then renamed:
+        # they never see it unlocked
+        hidden = out.parent / f".{out.name}.new-{token}"
+        self._lock: int | None = None
         try:
-            self.tmp.mkdir()
-            self._lock: int | None = _lock(self.tmp)
+            hidden.mkdir()
+            with contextlib.suppress(OSError):  # a file system that cannot lock
+                self._lock = _lock(hidden)
+            hidden.rename(self.tmp)
         except OSError as err:
-            _remove(self.tmp)
+            self._unlock()
+            _remove(hidden)
             raise OutputError(f"cannot write the output: {err.strerror}",
                               self._shown(self.tmp)) from None
 
@@ -227,9 +247,10 @@ class OutputStage:
         self._written.append(rel)
 
     def flush(self) -> tuple[list[str], list[tuple[int, str, str]]]:
-        """What this process wrote since the last call, and the failures so far: a
-        parallel build's worker sends them to the build process, which adds them to
-        :attr:`staged` and :attr:`failures`."""
+        """What this process wrote since the last call, and its failures: a parallel
+        build's worker sends them to the build process, which adds them to
+        :attr:`staged` and :attr:`failures` (a worker starts with empty ones: nothing
+        is written before the pages render)."""
         written, self._written = self._written, []
         self.staged.update(written)
         return written, list(self.failures)

@@ -7,8 +7,11 @@ processes run in lock-step (bulk-synchronous), exchanging only what the next sta
 needs:
 
 1. each parses its shard and sends its pages' headings; all headings go to all;
-2. each compiles its shard and sends the results (HTML, links, trace...); all go to all;
-3. each renders its shard and sends the output bytes.
+2. each compiles its shard and sends the results (HTML, links, trace...); the build
+   process runs the checks over the whole site (a front page, the menu) and, if they
+   pass, sends all results to all;
+3. each renders its shard, writes it into the build's temporary output folder
+   (:class:`stepwise.output.OutputStage`) and sends the output bytes.
 
 The workers are forked from the build process once the pages are loaded, so they
 start with the same state and the same code; the build process itself works on the
@@ -112,7 +115,7 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
         status = 1
         with contextlib.suppress(OSError):
             conn.send(_Interrupted())
-    except (EOFError, OSError):
+    except (EOFError, BrokenPipeError, ConnectionResetError):
         status = 1  # the build process is gone: nobody to report to
     except BaseException:  # noqa: BLE001 - reported by the parent, with the traceback
         status = 1
@@ -196,7 +199,8 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
             build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
         except ErrorList:
             for conn in conns:
-                conn.send(None)
+                with contextlib.suppress(OSError):  # a worker that died meanwhile
+                    conn.send(None)
             raise
         for conn in conns:
             conn.send(results)
@@ -208,8 +212,7 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
             if build.stage is not None and theirs_writes is not None:
                 written, failures = theirs_writes
                 build.stage.staged.update(written)
-                build.stage.failures.extend(f for f in failures
-                                            if f not in build.stage.failures)
+                build.stage.failures.extend(failures)
         failed = False
     finally:
         for conn in conns:
@@ -220,6 +223,7 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
             worker.join(timeout=5)
             if worker.is_alive():
                 worker.kill()
+                worker.join()
     if render_errors:
         raise ErrorList(render_errors)
     renderer = build._renderer(shard.pages, shard.links)

@@ -76,7 +76,13 @@ class BuildState:
             try:
                 result = self.build.full() if full else self.build.update()
                 if self.search:
-                    check_pages(self.build.pages)
+                    try:
+                        check_pages(self.build.pages)
+                    except ErrorList:
+                        # nothing of this build is written: the next one must be a
+                        # full build, or it would write only what differs from it
+                        self.build.ok = False
+                        raise
             except ErrorList as errors:
                 self.errors = [str(e) for e in errors]
                 for line in self.errors:

@@ -10,6 +10,7 @@ import pytest
 
 from stepwise.build import build_site
 from stepwise.errors import BuildError, ErrorList
+from stepwise.output import OutputStage
 
 
 def errors_of(project, **kw) -> list[str]:
@@ -274,3 +275,18 @@ def test_the_build_cache_folder_cannot_be_the_output(make_project):
             build_site(project.root, project.root / out, search=False)
         assert str(failed.value.errors[0]).startswith(
             f"{out}: output folder {problem} .stepwise-cache")
+
+
+def test_two_builds_with_one_process_id_keep_their_own_temporary_folders(tmp_path):
+    # two containers: each build may be process 1, writing into one shared folder
+    out = tmp_path / "site"
+    first = OutputStage(out)
+    second = OutputStage(out)  # must not take the first's folder for a dead build's
+    assert first.tmp != second.tmp and first.tmp.is_dir() and second.tmp.is_dir()
+    first.write("a/index.html", b"first")
+    second.write("a/index.html", b"second")
+    first.commit({"a/index.html": b"first"}, None)
+    assert (out / "a" / "index.html").read_bytes() == b"first"
+    second.commit({"a/index.html": b"second"}, None)
+    assert (out / "a" / "index.html").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]

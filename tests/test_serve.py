@@ -18,6 +18,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
+from stepwise.project import Project
 from stepwise.serve import serve
 
 
@@ -188,3 +189,21 @@ def test_ctrl_c_stops_cleanly(make_project):
         assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
     finally:
         proc.kill()
+
+
+def test_after_a_refused_page_is_fixed_the_served_site_has_every_edit(make_project, monkeypatch):
+    from stepwise.serve import BuildState
+
+    project = make_project()
+    state = BuildState(Project.at(project.root), project.root / ".serve-site", search=True)
+    monkeypatch.setattr(state, "_index", lambda folder: None)  # the index is not the point
+    assert state.rebuild(full=True) is not None
+    pricing = project.content / "pricing.md"
+    pricing.write_text(pricing.read_text() + "\nNow with a free tier.\n")
+    project.write("pagefind/x.md", "---\ntitle: X\n---\nA page where the index goes.\n")
+    assert state.rebuild() is None  # refused: /pagefind/ is the search index's
+    assert any("/pagefind/ is where the search index goes" in e for e in state.errors)
+    (project.content / "pagefind" / "x.md").unlink()
+    assert state.rebuild() is not None
+    served = (project.root / ".serve-site" / "pricing" / "index.html").read_text()
+    assert "Now with a free tier." in served
