@@ -22,8 +22,10 @@ a template, or any update after a failed one falls back to a full build.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,25 @@ class Rebuild:
                 f"{self.seconds * 1000:.0f} ms" + (f" ({what})" if what else ""))
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a full build.
+
+    A build keeps every page's tokens (for incremental rebuilds: hundreds of thousands
+    of objects at 1,000 pages) while it makes as many more, and each collection walks
+    the kept ones again: a third of the parse time went there. A build makes few
+    reference cycles (peak memory measured the same without the collector); whatever
+    it made is collected once the collector runs again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class SiteBuild:
     """A site build that can be updated after edits.
 
@@ -125,6 +146,10 @@ class SiteBuild:
         Raises:
             ErrorList: every problem found; the previous outputs are kept.
         """
+        with _cyclic_gc_paused():
+            return self._full()
+
+    def _full(self) -> Rebuild:
         started = time.perf_counter()
         self.ok = False
         self._config_snap = Snapshot.take([self.project.config]
