@@ -7,6 +7,7 @@ status is 1 for problems in the content, 2 for wrong command-line use.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from pathlib import Path
@@ -94,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args: argparse.Namespace) -> int:
     from .build import build_site
 
+    # a one-shot process: the cyclic collector would walk every object of the build
+    # once it is done, and again at exit, to free nothing that matters
+    gc.disable()
     result = build_site(args.root, args.out, content=args.content, strict=args.strict,
                         drafts=args.drafts, search=not args.no_search, cache=not args.no_cache)
+    gc.freeze()  # out of the collection the interpreter makes when it exits
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
