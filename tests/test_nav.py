@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from stepwise.content import load_pages
 from stepwise.links import relative_url
-from stepwise.nav import SiteTree
+from stepwise.nav import SiteTree, word_count
 from tests.conftest import BASE_CONTENT
 
 
@@ -66,3 +71,14 @@ def test_a_long_section_shows_a_window_of_pages_and_a_link_to_the_rest(tmp_path)
     first = site.sidebar(by_url["/linux/kb/p000/"], lambda t: t.url, "Introduction", "{n}")
     kb_first = next(e for e in first.children if e.title == "Knowledge base")
     assert len(kb_first.children) == 2 * SIDEBAR_WINDOW + 2  # the window, then the link
+
+
+@given(st.text(alphabet=st.sampled_from("aZ9_'’.- \n<>é/"), max_size=60))
+def test_word_count_counts_words_that_end_on_a_letter_or_digit(text):
+    # the definition the reading time was written against
+    expected = len(re.findall(r"[^\W_](?:[\w'’.-]*[^\W_])?", re.sub(r"<[^>]*>", " ", text)))
+    assert word_count(text) == expected
+
+
+def test_word_count_reads_text_not_tags():
+    assert word_count("<p>The <code>TIME-WAIT</code> state, don't panic.</p>") == 5
