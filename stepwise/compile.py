@@ -24,7 +24,8 @@ from .nav import reading_minutes
 
 def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[BuildError]]:
     """The pages the menu and footer link (``page:`` entries, children included), and
-    the errors of entries that do not name exactly one published page."""
+    the errors of entries that do not name exactly one published page (or name a
+    heading it does not have: ``page: about#team``)."""
     pages: list[Page] = []
     errors: list[BuildError] = []
     stack = [*config.menu, *config.footer]
@@ -33,7 +34,9 @@ def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[B
         stack.extend(entry.children)
         if entry.page is not None:
             try:
-                pages.append(links.resolve(entry.page, what="menu entry")[0])
+                target, anchor = links.resolve(entry.page, what="menu entry")
+                links.check_anchor(target, anchor, entry.page)
+                pages.append(target)
             except LinkError as err:
                 errors.append(err.located(display_path(config.path), entry.line))
     return pages, errors

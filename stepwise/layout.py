@@ -258,10 +258,10 @@ class SiteRenderer:
                 except LinkError as err:  # already reported by check_menu
                     raise err.located(display_path(self.config.path), entry.line) from None
                 self._menu_targets[id(entry)] = resolved
-            target = resolved[0]
+            target, anchor = resolved
         title = entry.title or (target.title if target else "")
         description = entry.description or (target.description if target else "")
-        link = href(target) if target is not None else entry.url
+        link = href(target, anchor) if target is not None else entry.url
         children = tuple(self.menu_link(c, href, current) for c in entry.children)
         return NavLink(title, link, target is current, description, children)
 

@@ -124,6 +124,24 @@ def test_menu_entry_to_a_missing_page(make_project):
         f"site.yaml:{n}: unknown menu entry [[pricing]]" for n in lines]
 
 
+def test_a_menu_entry_may_link_a_heading_and_the_heading_must_exist(make_project):
+    project = make_project({"pricing.md": "---\ntitle: Pricing\n---\n## Plans\n\nFree.\n"})
+    config = project.root / "site.yaml"
+    config.write_text(config.read_text().replace("  - page: pricing\n",
+                                                 "  - page: pricing#plans\n", 1))
+    project.build(search=False)
+    menu = project.page("linux/kb/port").split('class="menu"', 1)[1].split("</nav>", 1)[0]
+    assert 'href="../../../pricing/index.html#plans"' in menu
+    assert 'href="#plans" aria-current="page"' in project.page("pricing")
+    config.write_text(config.read_text().replace("pricing#plans", "pricing#plan", 1))
+    with pytest.raises(ErrorList) as info:
+        project.build(search=False)
+    line = config.read_text().split("\n").index("  - page: pricing#plan") + 1
+    assert [str(e) for e in info.value] == [
+        f"site.yaml:{line}: [[pricing#plan]]: content/pricing.md has no heading #plan; "
+        "did you mean #plans?"]
+
+
 def test_output_folder_not_made_by_stepwise_is_never_replaced(make_project):
     project = make_project()
     project.out.mkdir()
