@@ -8,6 +8,7 @@ incremental rebuilds are computed from it.
 
 from __future__ import annotations
 
+import difflib
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,11 @@ class PageCompiler:
         page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
         page.html = page.lead_html = ""
         if page.layout not in layouts:
+            close = difflib.get_close_matches(page.layout.lower(), layouts, n=1)
+            known = (f"; did you mean '{close[0]}'? Known layouts" if close
+                     else "; known layouts")
             self.errors.append(FrontmatterError(
-                f"unknown layout '{page.layout}'; known layouts: {', '.join(layouts)}"
+                f"unknown layout '{page.layout}'{known}: {', '.join(layouts)}"
                 f" (templates in {templates_name}/layouts/)",
                 page.shown, page.line_of("layout")))
         page.html = self.render_body(tokens)

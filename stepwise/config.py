@@ -102,7 +102,7 @@ def load_config(root: Path) -> SiteConfig:
         doc = parse_yaml(text)
     except yaml.YAMLError as err:
         raise ConfigError(
-            f"malformed YAML: {yaml_error_message(err)}", shown, yaml_error_line(err, 1, text)
+            f"malformed YAML: {yaml_error_message(err, text)}", shown, yaml_error_line(err, 1, text)
         ) from None
     for key, first, second in duplicate_keys(doc.node):
         raise ConfigError(f"duplicate key '{key}' (first on line {first + 1}); keep one of them",

@@ -86,7 +86,7 @@ def split_source(text: str, path: str) -> SourceFile:
     try:
         doc = parse_yaml(yaml_text, first_line=2)
     except yaml.YAMLError as err:
-        message, line = yaml_error_message(err), yaml_error_line(err, 2, yaml_text)
+        message, line = yaml_error_message(err, yaml_text), yaml_error_line(err, 2, yaml_text)
         opened = unclosed_quote(yaml_text)
         if opened is not None and (line is None or opened + 2 <= line):
             message, line = "a quoted string is not closed: add the closing quote", opened + 2

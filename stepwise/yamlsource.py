@@ -207,12 +207,27 @@ _UNCLOSED = {
 }
 
 
-def yaml_error_message(err: yaml.YAMLError) -> str:
-    """A one-line description of a PyYAML error, without its position dump."""
+def yaml_error_message(err: yaml.YAMLError, text: str = "") -> str:
+    """A one-line description of a PyYAML error, without its position dump, with the
+    likely fix for the mistakes authors make most (``text``: the YAML source, to tell
+    an indented key from a value holding ``": "``)."""
     if _unclosed(err):
         return _UNCLOSED[str(err.context)]  # type: ignore[attr-defined]
     problem = getattr(err, "problem", None)
     context = getattr(err, "context", None)
-    if problem:
-        return f"{context} {problem}" if context else str(problem)
-    return str(err).splitlines()[0]
+    if not problem:
+        return str(err).splitlines()[0]
+    message = f"{context} {problem}" if context else str(problem)
+    if "'\\t'" in str(problem):
+        return f"{message}: indent with spaces, not tabs"
+    if problem == "mapping values are not allowed here":
+        mark = getattr(err, "problem_mark", None)
+        lines = text.split("\n")
+        if mark is not None and mark.line < len(lines):
+            line = lines[mark.line]
+            # the first ':' of an indented line: a key PyYAML read as a continued value
+            if line[:1] in (" ", "\t") and ":" not in line[:mark.column]:
+                return f"{message}: this key is indented more than the one above it"
+        return (f"{message}: a value holding ': ' must be quoted, e.g. "
+                "description: \"TCP: the handshake\"")
+    return message

@@ -44,7 +44,8 @@ def test_malformed_yaml_names_the_yaml_line_in_the_file(make_project):
     errors = broken_build(make_project(), {
         "content/linux/kb/new.md": "---\ntitle: New\ndescription: a: b\n---\ntext\n"})
     assert errors == ["content/linux/kb/new.md:3: malformed YAML frontmatter: "
-                      "mapping values are not allowed here"]
+                      "mapping values are not allowed here: a value holding ': ' must be "
+                      "quoted, e.g. description: \"TCP: the handshake\""]
 
 
 def test_missing_title(make_project):
@@ -55,9 +56,47 @@ def test_missing_title(make_project):
 
 def test_unknown_layout_lists_the_known_ones(make_project):
     errors = broken_build(make_project(), {
-        "content/linux/kb/port.md": "---\ntitle: Port\n\nlayout: artcle\n---\ntext\n"})
-    assert errors == ["content/linux/kb/port.md:4: unknown layout 'artcle'; known layouts: "
+        "content/linux/kb/port.md": "---\ntitle: Port\n\nlayout: blog\n---\ntext\n"})
+    assert errors == ["content/linux/kb/port.md:4: unknown layout 'blog'; known layouts: "
                       "article, home, lab, lesson, page, section (templates in templates/layouts/)"]
+
+
+def test_a_misspelled_layout_gets_a_suggestion(make_project):
+    project = make_project()
+    port = project.content / "linux" / "kb" / "port.md"
+    original = port.read_text()
+    for written in ("artcle", "Article"):
+        port.write_text(original)
+        errors = broken_build(project, {
+            "content/linux/kb/port.md": f"---\ntitle: Port\nlayout: {written}\n---\ntext\n"})
+        assert errors == [
+            f"content/linux/kb/port.md:3: unknown layout '{written}'; did you mean 'article'? "
+            "Known layouts: article, home, lab, lesson, page, section (templates in "
+            "templates/layouts/)"]
+
+
+def test_yaml_mistakes_say_how_to_fix_them(make_project):
+    cases = {
+        "title: Port\ndescription: What UDP: gives\n":
+            "content/linux/kb/port.md:3: malformed YAML frontmatter: mapping values are not "
+            "allowed here: a value holding ': ' must be quoted, e.g. description: \"TCP: the "
+            "handshake\"",
+        "title: Port\n  layout: article\n":
+            "content/linux/kb/port.md:3: malformed YAML frontmatter: mapping values are not "
+            "allowed here: this key is indented more than the one above it",
+        "title: Port\n\tlayout: article\n":
+            "content/linux/kb/port.md:3: malformed YAML frontmatter: while scanning for the "
+            "next token found character '\\t' that cannot start any token: indent with "
+            "spaces, not tabs",
+    }
+    project = make_project()
+    port = project.content / "linux" / "kb" / "port.md"
+    original = port.read_text()
+    for frontmatter, expected in cases.items():
+        port.write_text(original)
+        errors = broken_build(project, {
+            "content/linux/kb/port.md": f"---\n{frontmatter}---\ntext\n"})
+        assert errors == [expected]
 
 
 def test_unknown_wiki_link(make_project):
