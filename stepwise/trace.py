@@ -94,6 +94,10 @@ def _check_keys(value: Mapping[Any, Any], known: tuple[str, ...], where: str,
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
+            if value[key] is None and not close:
+                # {title: the SYN, ACK is lost} reads as a key 'ACK is lost'
+                hint = ("; a comma inside { } ends a value: quote a value that holds one, "
+                        "e.g. {title: \"the SYN, ACK is lost\"}")
             raise _fail(f"unknown key '{key}' in {where}; known keys: {', '.join(known)}{hint}",
                         *keypath, key)
 
@@ -359,7 +363,9 @@ def _run_actions(network: Network, step: _Step) -> None:
         try:
             network.apply(action)
         except ModelError as err:
-            raise _fail(f"step {step.index + 1} ('{action}'): {err}",
+            # which one, when the step's 'do' holds several: "deliver" may be there 4 times
+            which = f", action {j + 1}" if len(step.actions) > 1 else ""
+            raise _fail(f"step {step.index + 1}{which} ('{action}'): {err}",
                         "steps", step.index, "do", j) from None
 
 

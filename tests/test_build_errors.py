@@ -222,7 +222,8 @@ def test_an_impossible_step_names_the_lesson_line_and_the_rfc(make_project):
               "    do:\n      - client send 120\n---\nText.\n")
     errors = broken_build(make_project(), {"content/linux/how/eager.md": lesson})
     assert errors == ["content/linux/how/eager.md:13: step 2 ('client send 120'): client: "
-                      "cannot SEND in state CLOSED (RFC 9293 §3.10.2)"]
+                      "cannot SEND in state CLOSED: connection does not exist; connect first "
+                      "('client connect', or 'listen' on a server) (RFC 9293 §3.10.2)"]
 
 
 def test_site_yaml_missing(make_project):

@@ -358,7 +358,8 @@ ERRORS: list[tuple[dict[str, Any], Any, str, tuple[str | int, ...]]] = [
      "simulation.capture.expect: frame 9 is not a segment of the connection played (its "
      "frames: 1-2)", ("simulation", "capture", "expect", 0)),
     ({}, [{"title": "x", "do": ["client send 5"]}], "step 1 ('client send 5'): client: cannot "
-     "SEND in state CLOSED (RFC 9293 §3.10.2)", ("steps", 0, "do", 0)),
+     "SEND in state CLOSED: connection does not exist; connect first ('client connect', or "
+     "'listen' on a server) (RFC 9293 §3.10.2)", ("steps", 0, "do", 0)),
 ]
 
 

@@ -345,6 +345,15 @@ ERRORS: list[tuple[Any, Any, str, tuple[str | int, ...]]] = [
      ("steps", 0, "text")),
     (GOOD_SIM, [{"title": "x", "txt": "a"}], "unknown key 'txt' in step 1; known keys: title, "
      "do, text; did you mean 'text'?", ("steps", 0, "txt")),
+    # {title: the SYN, ACK is lost, do: [drop]}: the comma makes a key 'ACK is lost'
+    (GOOD_SIM, [{"title": "the SYN", "ACK is lost": None, "do": ["server listen"]}],
+     "unknown key 'ACK is lost' in step 1; known keys: title, do, text; a comma inside { } "
+     "ends a value: quote a value that holds one, e.g. {title: \"the SYN, ACK is lost\"}",
+     ("steps", 0, "ACK is lost")),
+    (GOOD_SIM, [{"title": "x", "do": ["server listen", "client sned 100"]}],
+     "step 1: unknown action 'client sned 100': an action is 'client VERB' or 'server VERB' "
+     "with VERB one of listen, connect, send BYTES, close, abort, timeout; or the network's "
+     "deliver or drop; did you mean 'client send 100'?", ("steps", 0, "do", 1)),
     (GOOD_SIM, [*GOOD_STEPS, {"title": "x", "do": ["deliver", "client conect"]}],
      "step 2: unknown action 'client conect': an action is 'client VERB' or 'server VERB' "
      "with VERB one of listen, connect, send BYTES, close, abort, timeout; or the network's "
@@ -361,12 +370,16 @@ ERRORS: list[tuple[Any, Any, str, tuple[str | int, ...]]] = [
      "step 1: 'deliver' takes no argument, got 'deliver 2'", ("steps", 0, "do", 0)),
     (GOOD_SIM, [*GOOD_STEPS, {"title": "a", "do": ["server close"]},
                 {"title": "b", "do": ["server listen", "client send 120"]}],
-     "step 3 ('client send 120'): client: cannot SEND in state CLOSED (RFC 9293 §3.10.2)",
+     "step 3, action 2 ('client send 120'): client: cannot SEND in state CLOSED: connection "
+     "does not exist; connect first ('client connect', or 'listen' on a server) "
+     "(RFC 9293 §3.10.2)",
      ("steps", 2, "do", 1)),
     (GOOD_SIM, [{"title": "x", "do": ["deliver"]}],
-     "step 1 ('deliver'): nothing in flight to deliver", ("steps", 0, "do", 0)),
+     "step 1 ('deliver'): nothing in flight to deliver: every segment sent so far has been "
+     "delivered or dropped; remove this action, or have an endpoint send something first",
+     ("steps", 0, "do", 0)),
     (GOOD_SIM, [{"title": "x", "do": ["server listen", "server timeout"]}],
-     "step 1 ('server timeout'): server: no timer is running in state LISTEN "
+     "step 1, action 2 ('server timeout'): server: no timer is running in state LISTEN "
      "(RFC 9293 §3.10.8)", ("steps", 0, "do", 1)),
 ]
 

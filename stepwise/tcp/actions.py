@@ -52,14 +52,17 @@ class Action:
         return f"Action({str(self)!r})"
 
 
-def _vocabulary() -> list[str]:
-    words = [f"{e} {v}" + (" 120" if arg else "") for e in ENDPOINTS
+def _vocabulary(nbytes: str = "120") -> list[str]:
+    words = [f"{e} {v}" + (f" {nbytes}" if arg else "") for e in ENDPOINTS
              for v, arg in ENDPOINT_VERBS.items()]
     return words + list(NETWORK_VERBS)
 
 
 def _suggest(text: str) -> str:
-    close = difflib.get_close_matches(text, _vocabulary(), n=1, cutoff=0.5)
+    # the author's own byte count in the suggestion: 'client sned 100' -> 'client send 100'
+    last = text.split()[-1] if text.split() else ""
+    close = difflib.get_close_matches(text, _vocabulary(last if last.isdigit() else "120"),
+                                      n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 

@@ -80,6 +80,7 @@ from .states import (
     FIN_WAIT_2,
     LAST_ACK,
     LISTEN,
+    REFUSAL_REASON,
     SYN_RECEIVED,
     SYN_SENT,
     TIME_WAIT,
@@ -88,6 +89,20 @@ from .states import (
     Event,
     State,
 )
+
+#: What an author can do about the RFC's refusals, by its words and the call refused.
+_REFUSAL_FIX = {
+    ("connection does not exist", Event.SEND): "; connect first ('{name} connect', or "
+                                               "'listen' on a server)",
+    ("connection does not exist", Event.CLOSE): "; there is nothing to close",
+    ("connection does not exist", Event.ABORT): "; there is nothing to abort",
+    ("connection closing", Event.SEND): "; this side has closed, or the connection is ending",
+    ("connection closing", Event.CLOSE): "; this side has already closed",
+    ("connection already exists", Event.PASSIVE_OPEN): "; an endpoint opens once ('abort' "
+                                                       "to start over)",
+    ("connection already exists", Event.ACTIVE_OPEN): "; an endpoint opens once ('abort' "
+                                                      "to start over)",
+}
 
 #: The fixed receive window every endpoint advertises, in bytes (SEG.WND, RCV.WND).
 WINDOW = 65535
@@ -246,8 +261,10 @@ class Endpoint:
     def _refuse_unless(self, call: Event) -> State:
         target = TRANSITIONS[self.state].get(call)
         if target is None:
+            reason = REFUSAL_REASON[call][self.state]
             raise ModelError(
-                f"{self.name}: cannot {call.value} in state {self.state.value} "
+                f"{self.name}: cannot {call.value} in state {self.state.value}: {reason}"
+                f"{_REFUSAL_FIX[reason, call].format(name=self.name)} "
                 f"(RFC 9293 {USER_CALL_SECTION[call]})"
             )
         return target

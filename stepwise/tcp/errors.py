@@ -10,7 +10,9 @@ class ModelError(Exception):
     scenario runner :class:`~stepwise.tcp.network.Network`, always *before* anything
     changes: after a ``ModelError`` the endpoint or network is exactly as it was.
 
-    The message names the endpoint, its state, the call and the RFC section, e.g.
-    ``client: cannot SEND in state CLOSED (RFC 9293 §3.10.2)``; network errors read
+    The message names the endpoint, its state, the call, the RFC's answer, what an
+    author can do about it and the RFC section, e.g.
+    ``client: cannot SEND in state CLOSED: connection does not exist; connect first
+    (...) (RFC 9293 §3.10.2)``; network errors read
     ``nothing in flight to deliver`` and the like.
     """

@@ -66,6 +66,11 @@ class Timer:
     seconds: float
 
 
+#: Why a 'deliver' or 'drop' failed, and what to do (after "nothing in flight to ...").
+_NOTHING_IN_FLIGHT = (": every segment sent so far has been delivered or dropped; remove this "
+                      "action, or have an endpoint send something first")
+
+
 @dataclass
 class Network:
     """A client, a server, and the FIFO of segments in flight between them.
@@ -158,10 +163,10 @@ class Network:
         """Deliver the oldest segment in flight. Returns the replies (now in flight).
 
         Raises:
-            ModelError: ``nothing in flight to deliver``.
+            ModelError: ``nothing in flight to deliver`` (and what to do).
         """
         if not self.in_flight:
-            raise ModelError("nothing in flight to deliver")
+            raise ModelError(f"nothing in flight to deliver{_NOTHING_IN_FLIGHT}")
         seg = self.in_flight.pop(0)
         self.history.append(Delivered(seg))
         return self._put(self.endpoint(seg.dst).segment_arrives(seg))
@@ -170,10 +175,10 @@ class Network:
         """Lose the oldest segment in flight; return it.
 
         Raises:
-            ModelError: ``nothing in flight to drop``.
+            ModelError: ``nothing in flight to drop`` (and what to do).
         """
         if not self.in_flight:
-            raise ModelError("nothing in flight to drop")
+            raise ModelError(f"nothing in flight to drop{_NOTHING_IN_FLIGHT}")
         seg = self.in_flight.pop(0)
         self.history.append(Dropped(seg))
         return seg
