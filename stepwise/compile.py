@@ -173,6 +173,11 @@ class PageCompiler:
         if {"simulation", "steps"} & self.page.invalid:
             return  # its type error is reported; a trace error would say it again
         if "simulation" not in meta and "steps" not in meta:
+            if self.page.layout == "lesson":
+                self.warnings.append(FrontmatterError(
+                    "a lesson without 'simulation:' and 'steps:' shows no player; add "
+                    "them, or use another layout (article)", self.page.shown,
+                    self.page.line_of("layout")))
             return
         if "simulation" not in meta:
             self.errors.append(TraceError(

@@ -33,7 +33,10 @@ BASE_CONTENT: dict[str, str] = {
     "linux/kb/tcp-handshake.md": "---\ntitle: TCP handshake\nlayout: article\n---\nArticle.\n",
     "linux/how/tcp-handshake.md": (
         "---\ntitle: The life cycle\nlayout: lesson\ntopic: network\n"
-        "related: [kb/tcp-handshake, tcp-states]\n---\n"
+        "related: [kb/tcp-handshake, tcp-states]\n"
+        "simulation:\n  model: tcp\n  client: {name: curl, ip: 10.0.0.5}\n"
+        "  server: {name: nginx, ip: 10.0.0.80, port: 443}\n"
+        "steps:\n  - {title: nginx listens, do: [server listen]}\n---\n"
         "Intro with [[tcp-states|all states]].\n"
     ),
 }

@@ -312,6 +312,19 @@ def test_warnings_are_shown_when_the_build_fails(make_project):
     ]
 
 
+def test_a_lesson_without_a_simulation_is_a_warning(make_project):
+    project = make_project({"linux/how/draft-lesson.md":
+                            "---\ntitle: Soon\nlayout: lesson\n---\nSteps to come.\n"})
+    expected = ("content/linux/how/draft-lesson.md:3: a lesson without 'simulation:' and "
+                "'steps:' shows no player; add them, or use another layout (article)")
+    result = project.build(search=False)
+    assert result.warnings == [expected]
+    assert "Steps to come." in project.page("linux/how/draft-lesson")
+    with pytest.raises(ErrorList) as info:
+        project.build(search=False, strict=True)
+    assert [str(e) for e in info.value] == [expected]
+
+
 def test_page_strings_must_be_texts(make_project):
     errors = broken_build(make_project(), {"content/linux/kb/port.md":
                                            "---\ntitle: Port\nstrings:\n  ui:\n    skip:\n    home: [a]\n---\n"})
