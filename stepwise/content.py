@@ -275,7 +275,8 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         line = page.line_of(key)
         if expected is None:
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = (f"; did you mean '{close[0]}'?" if close
+                    else f"; known keys: {', '.join(sorted(KNOWN_KEYS))}")
             warnings.append(FrontmatterError(f"unknown frontmatter key '{key}'{hint}", page.shown,
                                              page.source_file.yaml.key_line(key)))
             continue
