@@ -116,9 +116,6 @@ def build_site(
     try:
         check_output_dir(out, [root, project.content, project.templates, project.static,
                                root / CACHE_DIR])
-    except OutputError as err:
-        raise ErrorList([err]) from None
-    try:
         # pages are written into it as they are rendered; swapped in only at the end
         stage = OutputStage(out)
     except OutputError as err:

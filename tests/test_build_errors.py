@@ -61,15 +61,22 @@ def test_unknown_layout_lists_the_known_ones(make_project):
                       "article, home, lab, lesson, page, section (templates in templates/layouts/)"]
 
 
-def test_a_misspelled_layout_gets_a_suggestion(make_project):
-    project = make_project()
+def port_errors(project, frontmatter: str) -> list[str]:
+    """:func:`broken_build` with the frontmatter of port.md replaced, then port.md put
+    back, so that one project serves several cases."""
     port = project.content / "linux" / "kb" / "port.md"
     original = port.read_text()
-    for written in ("artcle", "Article"):
+    try:
+        return broken_build(project, {"content/linux/kb/port.md":
+                                      f"---\n{frontmatter}---\ntext\n"})
+    finally:
         port.write_text(original)
-        errors = broken_build(project, {
-            "content/linux/kb/port.md": f"---\ntitle: Port\nlayout: {written}\n---\ntext\n"})
-        assert errors == [
+
+
+def test_a_misspelled_layout_gets_a_suggestion(make_project):
+    project = make_project()
+    for written in ("artcle", "Article"):
+        assert port_errors(project, f"title: Port\nlayout: {written}\n") == [
             f"content/linux/kb/port.md:3: unknown layout '{written}'; did you mean 'article'? "
             "Known layouts: article, home, lab, lesson, page, section (templates in "
             "templates/layouts/)"]
@@ -90,13 +97,8 @@ def test_yaml_mistakes_say_how_to_fix_them(make_project):
             "spaces, not tabs",
     }
     project = make_project()
-    port = project.content / "linux" / "kb" / "port.md"
-    original = port.read_text()
     for frontmatter, expected in cases.items():
-        port.write_text(original)
-        errors = broken_build(project, {
-            "content/linux/kb/port.md": f"---\n{frontmatter}---\ntext\n"})
-        assert errors == [expected]
+        assert port_errors(project, frontmatter) == [expected]
 
 
 def test_unknown_wiki_link(make_project):
