@@ -17,9 +17,6 @@ by :mod:`stepwise.capture` and replayed frame by frame on the model by
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import ipaddress
 import json
 import string
 from collections.abc import Callable, Mapping
@@ -29,18 +26,34 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import TraceError, display_path
-from .tcp import Action, Delivered, Dropped, ModelError, Network, Sent, parse_action
+from .scenario import (
+    EPHEMERAL_PORTS,
+    ROLES,
+    TRACE_VERSION,
+    EndpointSettings,
+    KeyPath,
+    ScenarioError,
+    Settings,
+    derive_isn,
+    derive_port,
+    is_int,
+    parse_endpoint,
+    parse_isns,
+    run_step,
+    step_json,
+    trace_json,
+)
+from .scenario import check_keys as _check_keys
+from .tcp import Action, Network, parse_action
 from .tcp.actions import ActionSyntaxError
 
-#: The trace format version this module writes.
-TRACE_VERSION = 1
+__all__ = ["EPHEMERAL_PORTS", "KNOWN_MODELS", "TRACE_VERSION", "compile_trace", "derive_isn",
+           "derive_port", "format_trace", "load_schema"]
+
 #: The simulation models known; ``simulation.model`` must be one of these.
 KNOWN_MODELS: tuple[str, ...] = ("tcp",)
-#: The client's derived port is taken from Linux's default ephemeral range.
-EPHEMERAL_PORTS = range(32768, 61000)
 
 _SIMULATION_KEYS = ("model", "client", "server", "isn", "capture")
-_ENDPOINT_KEYS = ("name", "ip", "port", "delayed_ack")
 _STEP_KEYS = ("title", "do", "text", "frame")
 _CAPTURE_KEYS = ("file", "client", "server", "expect", "title")
 #: The title of a captured frame no step annotates, unless ``capture.title`` says otherwise:
@@ -49,13 +62,6 @@ DEFAULT_FRAME_TITLE = "{src} -> {dst}: {flags}"
 #: The placeholders ``capture.title`` may use.
 FRAME_TITLE_FIELDS = ("src", "dst", "flags", "len", "frame", "time_ms", "seq", "ack",
                       "rel_seq", "rel_ack")
-_ROLES = ("client", "server")
-_EXAMPLE = {
-    "client": "client: {name: curl, ip: 10.0.0.5}",
-    "server": "server: {name: nginx, ip: 10.0.0.80, port: 443}",
-}
-
-KeyPath = tuple[str | int, ...]
 
 
 def load_schema() -> dict[str, Any]:
@@ -65,105 +71,8 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
-def _hash32(*parts: str) -> int:
-    digest = hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big")
-
-
-def derive_isn(seed: str, role: str) -> int:
-    """The ISN of ``role`` (``"client"``/``"server"``) for a page: SHA-256 of the seed, 32 bits."""
-    return _hash32(seed, "isn", role)
-
-
-def derive_port(seed: str) -> int:
-    """The client's port for a page: SHA-256 of the seed, in 32768 .. 60999 (Linux's default)."""
-    return EPHEMERAL_PORTS[_hash32(seed, "port") % len(EPHEMERAL_PORTS)]
-
-
 def _fail(message: str, *keypath: str | int) -> TraceError:
     return TraceError(message, keypath=tuple(keypath))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_keys(value: Mapping[Any, Any], known: tuple[str, ...], where: str,
-                keypath: KeyPath) -> None:
-    for key in value:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            if value[key] is None and not close:
-                # {title: the SYN, ACK is lost} reads as a key 'ACK is lost'
-                hint = ("; a comma inside { } ends a value: quote a value that holds one, "
-                        "e.g. {title: \"the SYN, ACK is lost\"}")
-            raise _fail(f"unknown key '{key}' in {where}; known keys: {', '.join(known)}{hint}",
-                        *keypath, key)
-
-
-def _endpoint(simulation: Mapping[Any, Any], role: str, seed: str,
-              captured: bool = False) -> tuple[dict[str, Any], bool]:
-    if role not in simulation:
-        raise _fail(f"simulation needs '{role}', e.g. {_EXAMPLE[role]}", "simulation")
-    value = simulation[role]
-    where = f"simulation.{role}"
-    if not isinstance(value, Mapping):
-        raise _fail(f"{where} must be a mapping, e.g. {_EXAMPLE[role]}", "simulation", role)
-    _check_keys(value, _ENDPOINT_KEYS, where, ("simulation", role))
-    for key in ("name", "ip"):
-        if key not in value:
-            raise _fail(f"{where} needs '{key}', e.g. {_EXAMPLE[role]}", "simulation", role)
-    name = value["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise _fail(f"{where}.name must be a non-empty string, e.g. name: curl",
-                    "simulation", role, "name")
-    ip = value["ip"]
-    try:
-        if not isinstance(ip, str):
-            raise ValueError(ip)
-        ipaddress.ip_address(ip)
-    except ValueError:
-        raise _fail(f"{where}.ip must be an IP address written as a string, e.g. ip: 10.0.0.5;"
-                    f" got {ip!r}", "simulation", role, "ip") from None
-    if "port" in value:
-        port = value["port"]
-        if not _is_int(port) or not 1 <= port <= 65535:
-            raise _fail(f"{where}.port must be an integer from 1 to 65535, got {port!r}",
-                        "simulation", role, "port")
-    elif captured:
-        port = None  # the captured port
-    elif role == "client":
-        port = derive_port(seed)
-    else:
-        raise _fail(f"{where} needs a 'port' (the port it listens on), e.g. port: 443",
-                    "simulation", role)
-    delayed = value.get("delayed_ack", False)
-    if not isinstance(delayed, bool):
-        raise _fail(f"{where}.delayed_ack must be true or false, got {delayed!r}",
-                    "simulation", role, "delayed_ack")
-    return {"name": name, "ip": ip, "port": port}, delayed
-
-
-def _isns(simulation: Mapping[Any, Any], seed: str) -> dict[str, int]:
-    isns = {role: derive_isn(seed, role) for role in _ROLES}
-    if "isn" not in simulation:
-        return isns
-    value = simulation["isn"]
-    if not isinstance(value, Mapping):
-        raise _fail("simulation.isn must be a mapping, e.g. isn: {client: 1000, server: 5000}",
-                    "simulation", "isn")
-    _check_keys(value, _ROLES, "simulation.isn", ("simulation", "isn"))
-    for role, isn in value.items():
-        if not _is_int(isn) or not 0 <= isn < 2**32:
-            raise _fail(f"simulation.isn.{role} must be an integer from 0 to 4294967295 "
-                        f"(2**32 - 1), got {isn!r}", "simulation", "isn", role)
-        isns[role] = isn
-    return isns
-
-
-def _seconds(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
 
 
 def _step_actions(step: Mapping[Any, Any], index: int) -> list[str]:
@@ -229,7 +138,7 @@ def _capture_spec(value: Any) -> _CaptureSpec:
     from .capture import parse_pattern
 
     patterns: dict[str, Any] = {}
-    for role in _ROLES:
+    for role in ROLES:
         if role in value:
             try:
                 patterns[role] = parse_pattern(value[role])
@@ -238,7 +147,7 @@ def _capture_spec(value: Any) -> _CaptureSpec:
                             f"127.0.0.1:47913 or [::1]:443, an address, or a port number; "
                             f"got {value[role]!r}", *keypath, role) from None
     expect = value.get("expect", [])
-    if not isinstance(expect, list) or not all(_is_int(n) and n >= 1 for n in expect):
+    if not isinstance(expect, list) or not all(is_int(n) and n >= 1 for n in expect):
         raise _fail(f"simulation.capture.expect must be a list of frame numbers, e.g. "
                     f"expect: [7]; got {expect!r}", *keypath, "expect")
     title = value.get("title", DEFAULT_FRAME_TITLE)
@@ -302,7 +211,7 @@ def _check_steps(steps: Any, captured: bool) -> list[_Step]:
                     ("steps", i))
         frame: int | None = step.get("frame")
         if "frame" in step:
-            if not _is_int(frame) or frame is None or frame < 1:
+            if not is_int(frame) or frame is None or frame < 1:
                 raise _fail(f"step {i + 1}: 'frame' must be a frame number of the capture "
                             f"(1, 2, ...), got {frame!r}", "steps", i, "frame")
             if "do" in step:
@@ -327,56 +236,12 @@ def _check_steps(steps: Any, captured: bool) -> list[_Step]:
     return parsed
 
 
-def _step_json(network: Network, start: int, title: str, html: str, actions: list[str],
-               extra: Mapping[int, Mapping[str, Any]] | None = None,
-               frame: int | None = None) -> dict[str, Any]:
-    """One trace step from the network's history since ``start``; ``extra`` adds fields
-    to segments by id (the capture's ``frame``, ``time_ms``, ...)."""
-    extra = extra or {}
-    events = network.history[start:]
-    fates = {e.segment.id: ("delivered" if isinstance(e, Delivered) else "lost")
-             for e in events if isinstance(e, Delivered | Dropped)}
-    sent = [e.segment for e in events if isinstance(e, Sent)]
-    sent_ids = {s.id for s in sent}
-    arrived = [e.segment for e in events
-               if isinstance(e, Delivered | Dropped) and e.segment.id not in sent_ids]
-    step: dict[str, Any] = {
-        "title": title,
-        "html": html,
-        "actions": actions,
-        "states": {role: state.value for role, state in network.states().items()},
-        "segments": [{**s.to_json(), **extra.get(s.id, {}), "fate": fates.get(s.id, "in-flight")}
-                     for s in sent],
-        "arrivals": [{**s.to_json(), **extra.get(s.id, {}), "fate": fates[s.id]}
-                     for s in arrived],
-        "tcb": {"client": network.client.variables(), "server": network.server.variables()},
-        "timers": [{"endpoint": t.endpoint, "name": t.name, "seconds": _seconds(t.seconds)}
-                   for t in network.timers()],
-    }
-    if frame is not None:
-        step["frame"] = frame
-    return step
-
-
-def _run_actions(network: Network, step: _Step) -> None:
-    for j, action in enumerate(step.actions):
-        try:
-            network.apply(action)
-        except ModelError as err:
-            # which one, when the step's 'do' holds several: "deliver" may be there 4 times
-            which = f", action {j + 1}" if len(step.actions) > 1 else ""
-            raise _fail(f"step {step.index + 1}{which} ('{action}'): {err}",
-                        "steps", step.index, "do", j) from None
-
-
 def _model_step(network: Network, step: _Step, render_text: Callable[[str], str]
                 ) -> dict[str, Any]:
     """Run one authored step's actions on the model; the step as the trace shows it."""
-    start = len(network.history)
-    _run_actions(network, step)
     assert step.title is not None
-    return _step_json(network, start, step.title, render_text(step.text) if step.text else "",
-                      [str(a) for a in step.actions])
+    html = render_text(step.text) if step.text else ""
+    return run_step(network, step.index, step.title, step.actions, html)
 
 
 def compile_trace(
@@ -423,6 +288,15 @@ def compile_trace(
             ``keypath`` names the value at fault, with 0-based list indices, e.g.
             ``("steps", 2, "do", 0)``.
     """
+    try:
+        return _compile(simulation, steps, seed, render_text, base_dir, content_dir, reads)
+    except ScenarioError as err:
+        raise _fail(err.message, *err.keypath) from None
+
+
+def _compile(simulation: Mapping[str, Any], steps: Any, seed: str,
+             render_text: Callable[[str], str], base_dir: Path | None,
+             content_dir: Path | None, reads: set[Path] | None) -> dict[str, Any]:
     if not isinstance(simulation, Mapping):
         raise _fail("'simulation' must be a mapping, e.g. simulation: {model: tcp, "
                     "client: {...}, server: {...}}", "simulation")
@@ -434,33 +308,25 @@ def compile_trace(
                     f"{', '.join(KNOWN_MODELS)}", "simulation", "model")
     _check_keys(simulation, _SIMULATION_KEYS, "simulation", ("simulation",))
     spec = _capture_spec(simulation["capture"]) if "capture" in simulation else None
-    client, client_delayed = _endpoint(simulation, "client", seed, spec is not None)
-    server, server_delayed = _endpoint(simulation, "server", seed, spec is not None)
+    client = parse_endpoint(simulation, "client", seed, captured=spec is not None)
+    server = parse_endpoint(simulation, "server", seed, captured=spec is not None)
     if spec is not None and "isn" in simulation:
         raise _fail("simulation.isn cannot be used with a capture: the sequence numbers "
                     "are the captured ones", "simulation", "isn")
-    isns = _isns(simulation, seed)
+    isns = parse_isns(simulation, seed)
     parsed = _check_steps(steps, spec is not None)
     if spec is not None:
         from .capture import CaptureError
 
         path = _find_capture(spec, base_dir, content_dir, reads)
         try:
-            return _compile_capture(spec, path, parsed, client, server,
-                                    (client_delayed, server_delayed), render_text)
+            return _compile_capture(spec, path, parsed, client, server, render_text)
         except CaptureError as err:
             raise _fail(f"{display_path(path)}: {err}", *spec.keypath) from None
 
-    network = Network.create(isns["client"], isns["server"],
-                             client_delayed_ack=client_delayed,
-                             server_delayed_ack=server_delayed)
-    out_steps = [_model_step(network, step, render_text) for step in parsed]
-    return {
-        "version": TRACE_VERSION,
-        "model": "tcp",
-        "endpoints": {"client": client, "server": server},
-        "steps": out_steps,
-    }
+    settings = Settings(client, server, isns)
+    network = settings.network()
+    return trace_json(settings, [_model_step(network, step, render_text) for step in parsed])
 
 
 def _frames_shown(frames: list[int]) -> str:
@@ -470,8 +336,7 @@ def _frames_shown(frames: list[int]) -> str:
 
 
 def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
-                     client: dict[str, Any], server: dict[str, Any],
-                     delayed: tuple[bool, bool],
+                     client_settings: EndpointSettings, server_settings: EndpointSettings,
                      render_text: Callable[[str], str]) -> dict[str, Any]:
     from .capture import Address, CaptureError, anonymise, pick_connection, read_capture
     from .replay import Replay
@@ -481,6 +346,7 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
     except OSError as err:
         raise CaptureError(f"cannot read the file: {err.strerror or err}") from None
     real = pick_connection(segments, spec.client, spec.server)
+    client, server = client_settings.to_json(), server_settings.to_json()
     for endpoint, address in ((client, real.client), (server, real.server)):
         if endpoint["port"] is None:
             endpoint["port"] = address.port
@@ -513,8 +379,9 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
                         f"connection played (its frames: {_frames_shown(frames)})",
                         *spec.keypath, "expect", i)
 
-    network = Network.create(conn.segments[0].seq, 0, client_delayed_ack=delayed[0],
-                             server_delayed_ack=delayed[1])
+    network = Network.create(conn.segments[0].seq, 0,
+                             client_delayed_ack=client_settings.delayed_ack,
+                             server_delayed_ack=server_settings.delayed_ack)
     syn_ack = next((s for s in conn.segments if conn.role(s) == "server" and "SYN" in s.flags),
                    None)
     if syn_ack is not None:
@@ -546,7 +413,7 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
             "rel_seq": fields["rel_seq"],
             "rel_ack": "" if fields["rel_ack"] is None else fields["rel_ack"]})
         html = render_text(note.text) if note is not None and note.text else ""
-        out_steps.append(_step_json(network, start, title, html, played.actions,
+        out_steps.append(step_json(network, start, title, html, played.actions,
                                     {seg.id: fields}, frame=captured.frame))
         model_steps(captured.frame)
 
