@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 from pathlib import Path
 
@@ -109,11 +108,11 @@ def _build(args: argparse.Namespace) -> int:
 
 def _trace(args: argparse.Namespace) -> int:
     from .build import lesson_trace
+    from .scenario import trace_text
 
     if not args.lesson.is_file():
         print(f"{args.lesson}: file not found", file=sys.stderr)
         return 1
     trace = lesson_trace(args.root, args.lesson)
-    json.dump(trace, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(trace_text(trace))
     return 0

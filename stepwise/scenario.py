@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import ipaddress
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -315,3 +316,9 @@ def trace_json(settings: Settings, steps: list[dict[str, Any]]) -> dict[str, Any
         "endpoints": settings.endpoints_json(),
         "steps": steps,
     }
+
+
+def trace_text(trace: Mapping[str, Any]) -> str:
+    """A trace as ``python build.py trace`` prints it: JSON indented by 2, not ASCII-escaped,
+    with a final newline."""
+    return json.dumps(trace, indent=2, ensure_ascii=False) + "\n"

@@ -1,271 +1,315 @@
-/* stepwise player: plays the TCP trace embedded in the lesson page.
-   Markup: templates/partials/player.html (figure.player, #lesson-trace) and
+/* stepwise player: draws and plays a TCP trace (docs/trace-format.md).
+   Markup: templates/partials/player.html (figure.player) and, on a lesson page,
    templates/partials/steps.html (.pl-step links). The browser only draws what the
-   trace says: no TCP logic here. Every visible word comes from data-s-* attributes. */
+   trace says: no TCP logic here. Every visible word comes from data-s-* attributes.
+
+   window.stepwisePlayer(fig, trace, options) makes a player of a figure and returns
+   { load(trace, frame), go(frame), frame() }. A lesson page's player is made below from
+   its embedded trace (#lesson-trace); the simulator (simulator.js) makes its own, with
+   options { start: the model before any action (frame 0), hash: false (the URL's
+   fragment is the simulator's), onFrame(frame, step): called on every frame shown }. */
 (() => {
   'use strict';
+  const create = (fig, trace0, opts) => {
+    opts = { hash: true, keys: true, start: null, onFrame: null, ...(opts || {}) };
+    let trace = trace0, steps = [], N = 0, byId = {}, maxRows = 1, maxT = 0;
+    // the frames drawn: the start (when given) then every step
+    let frames = [];
+    const ds = fig.dataset;
+    const T = (k) => ds['s' + k] || '';
+    let tnames = {};
+    try { tnames = JSON.parse(ds.sTimers || '{}'); } catch (e) { /* keep raw names */ }
+    const q = (s) => fig.querySelector(s);
+    const scene = q('.pl-scene'), text = q('.pl-text'), count = q('.pl-count'),
+      title = q('.pl-title'), bar = q('.pl-bar'), prog = q('.pl-progress');
+    let eps = {};
+    const SIDES = ['client', 'server'];
+    const SVGNS = 'http://www.w3.org/2000/svg';
+    const CAT = { CLOSED: 'q', LISTEN: 'l', 'SYN-SENT': 'o', 'SYN-RECEIVED': 'o', ESTABLISHED: 'e' };
+    const esc = (v) => String(v == null ? '' : v).replace(/[&<>"]/g, (c) =>
+      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+    const fmt = (s, o) => s.replace(/\{(\w+)\}/g, (m, k) => (k in o ? o[k] : m));
+    const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+    // An arrival may be given as a segment id or a partial object (byId: segments by id).
+    const rowsOf = (s) => [
+      ...(s.arrivals || []).map((a) => (typeof a === 'object'
+        ? { ...(byId[a.id] || {}), ...a, arr: 1 } : { ...(byId[a] || {}), fate: 'delivered', arr: 1 })),
+      ...(s.segments || []),
+    ];
+    const timersOf = (s, w) => (s.timers || []).filter((t) => t.endpoint === w);
+    const setTrace = (t) => {
+      trace = t || {};
+      steps = trace.steps || [];
+      eps = trace.endpoints || {};
+      frames = opts.start ? [{ title: '', html: '', arrivals: [], segments: [], ...opts.start }, ...steps]
+        : steps;
+      N = frames.length;
+      byId = {};
+      for (const s of steps) for (const g of s.segments || []) byId[g.id] = g;
+      maxRows = Math.max(1, ...frames.map((s) => rowsOf(s).length));
+      maxT = Math.max(0, ...frames.flatMap((s) => SIDES.map((w) => timersOf(s, w).length)));
+    };
+
+    // Geometry, in CSS pixels (viewBox = rendered width, so text keeps its size on a phone).
+    // W=640 gives the numbers templates/partials/player.html uses for the static frame.
+    const layout = () => {
+      const W = Math.max(300, Math.round(scene.clientWidth || 640));
+      const narrow = W < 480;
+      const inset = Math.max(narrow ? 58 : 72, (W - 620) / 2);
+      const top = 116, rowh = 54, drop = 22, end = top + maxRows * rowh;
+      return { W, H: end + 14 + maxT * 20, X: { client: inset, server: W - inset },
+        top, rowh, drop, end, narrow };
+    };
+
+    // A segment's label, on two lines when one would not fit the scene's width.
+    const label = (g, L, x, y, tail) => {
+      const f = (g.flags || []).join(',');
+      let a = '', b = '';
+      if (g.seq != null && !(f === 'ACK' && !g.len)) a = ' seq=' + g.seq;
+      if (g.ack != null) b += ' ack=' + g.ack;
+      if (g.len > 0) b += ' len=' + g.len;
+      const two = (f + a + b).length * (L.narrow ? 6.7 : 7.3) > L.W - 40;
+      return `<text class="pl-lbl" x="${x}" y="${two ? y - 13 : y}" text-anchor="middle">` +
+        `<tspan class="pl-flags">${esc(f)}</tspan>${esc(a)}` +
+        (two ? `<tspan x="${x}" dy="13">${esc(b.slice(1))}</tspan>` : esc(b)) + tail + '</text>';
+    };
+    const bw = (st) => String(st).length * 7 + 20;
+    const badge = (w, x, st) =>
+      `<g class="pl-badge pl-st-${CAT[st] || 'c'}" data-endpoint="${w}" data-state="${esc(st)}">` +
+      `<rect x="${x - bw(st) / 2}" y="58" width="${bw(st)}" height="22" rx="11"/>` +
+      `<text x="${x}" y="73" text-anchor="middle">${esc(st)}</text></g>`;
+    const setBadge = (el, st, pulse) => {
+      const x = +el.querySelector('text').getAttribute('x'), r = el.querySelector('rect');
+      el.setAttribute('class', `pl-badge pl-st-${CAT[st] || 'c'}${pulse ? ' pl-pulse' : ''}`);
+      el.dataset.state = st;
+      r.setAttribute('x', x - bw(st) / 2);
+      r.setAttribute('width', bw(st));
+      el.querySelector('text').textContent = st;
+    };
+
+    // One row of the ladder: a segment from src to dst (or from mid-wire when it arrives).
+    const seg = (g, r, L) => {
+      const x0 = L.X[g.src], x1 = L.X[g.dst];
+      if (x0 == null || x1 == null) return { svg: '' };
+      const y0 = L.top + r * L.rowh, y1 = y0 + L.drop, mx = L.W / 2, my = y0 + L.drop / 2;
+      const lost = g.fate === 'lost', done = g.fate === 'delivered';
+      const at = (f) => [x0 + (x1 - x0) * f, y0 + (y1 - y0) * f];
+      const [sx, sy] = g.arr ? [mx, my] : [x0, y0];
+      const [ex, ey] = done ? [x1, y1] : at(g.arr ? 0.75 : 0.5);
+      const d = Math.sign(x1 - x0), k = L.drop / Math.abs(x1 - x0);
+      let h = `<g class="pl-seg pl-${g.src === 'client' ? 'c2s' : 's2c'}${lost ? ' pl-lost' : ''}">`;
+      if (g.arr) h += `<path class="pl-ghost" d="M${x0} ${y0}L${mx} ${my}"/>`;
+      if (!done && !lost) h += `<path class="pl-ghost" d="M${ex} ${ey}L${x1} ${y1}"/>`;
+      h += `<path class="pl-wire" pathLength="1" d="M${sx} ${sy}L${ex} ${ey}"/>`;
+      if (done) {
+        h += `<path class="pl-arrow" d="M${x1} ${y1}l${-9 * d} ${-9 * k - 4}l0 8z"/>` +
+          `<circle class="pl-ripple" cx="${x1}" cy="${y1}" r="10"/>`;
+      }
+      h += `<g class="pl-pkt${done || lost ? ' pl-gone' : ''}" transform="translate(${ex} ${ey})">` +
+        '<rect x="-6" y="-4.5" width="12" height="9" rx="2"/></g>';
+      if (lost) {
+        h += `<path class="pl-x" d="M${ex - 6} ${ey - 6}l12 12m0 -12l-12 12"/>`;
+      }
+      h += label(g, L, mx, y0 - 6, lost ? ` <tspan class="pl-lostw">${esc(T('Lost'))}</tspan>` : '') + '</g>';
+      return { svg: h, sx, sy, ex, ey, done, lost, f: Math.abs(ex - sx) / Math.abs(x1 - x0) };
+    };
+
+    const timer = (t, x, y, side) =>
+      `<g class="pl-timer"><circle cx="${x}" cy="${y}" r="6"/><path d="M${x} ${y}v-3.5"/>` +
+      `<text x="${x + side * 12}" y="${y + 4}" text-anchor="${side > 0 ? 'start' : 'end'}">` +
+      `${esc(tnames[t.name] || t.name)} ${esc(fmt(T('Seconds'), { n: t.seconds }))}</text></g>`;
+
+    let cur = 0, playing = false, next = 0, lastW = 0, anims = [], waits = [];
+    const qs = new URLSearchParams(location.search);
+    // The pause to read a step while playing: ?interval=ms if given, else by the text's length.
+    const readMs = (s) => +qs.get('interval') || Math.max(+ds.interval || 2200,
+      Math.min(12000, (s.html || '').replace(/<[^>]*>/g, ' ').split(/\s+/).length * 170));
+
+    const stopMotion = () => {
+      anims.forEach((a) => a.cancel());
+      waits.forEach(clearTimeout);
+      anims = []; waits = [];
+    };
+    const anim = (el, kf, o) => { if (el && el.animate) anims.push(el.animate(kf, { fill: 'backwards', easing: 'ease-in-out', ...o })); };
+
+    // Draw step i; animate from the previous step's states when asked. Returns the motion's length in ms.
+    const render = (i, moving) => {
+      stopMotion();
+      const s = frames[i], prev = i > 0 ? frames[i - 1] : s, L = layout();
+      lastW = L.W;
+      let h = '';
+      for (const w of SIDES) {
+        const x = L.X[w], e = eps[w] || {}, side = w === 'client' ? 1 : -1;
+        h += `<g class="pl-ep pl-${w}">` +
+          `<text class="pl-role" x="${x}" y="14" text-anchor="middle">${esc(T(w === 'client' ? 'Client' : 'Server'))}</text>` +
+          `<text class="pl-name" x="${x}" y="32" text-anchor="middle">${esc(e.name)}</text>` +
+          `<text class="pl-addr" x="${x}" y="48" text-anchor="middle">${esc(e.ip)}:${esc(e.port)}</text>` +
+          `<line class="pl-life" x1="${x}" y1="88" x2="${x}" y2="${L.end}"/>` +
+          badge(w, x, (moving ? prev : s).states[w]) +
+          timersOf(s, w).map((t, k) => timer(t, x, L.end + 14 + k * 20, side)).join('') + '</g>';
+      }
+      const rows = rowsOf(s).map((g, r) => ({ g, ...seg(g, r, L) }));
+      h += rows.map((r) => r.svg).join('');
+      const svg = document.createElementNS(SVGNS, 'svg');
+      svg.setAttribute('class', 'pl-svg' + (L.narrow ? ' pl-narrow' : ''));
+      svg.setAttribute('viewBox', `0 0 ${L.W} ${L.H}`);
+      svg.setAttribute('role', 'img');
+      svg.setAttribute('aria-label', SIDES.map((w) =>
+        `${T(w === 'client' ? 'Client' : 'Server')} ${(eps[w] || {}).name || ''}: ${s.states[w]}`).join('; '));
+      svg.innerHTML = h;
+      scene.replaceChildren(svg);
+      if (!moving) return 0;
+
+      // The timeline: rows one after another; a badge changes at its endpoint's last event.
+      const segEls = svg.querySelectorAll('.pl-seg');
+      const when = { client: 0, server: 0 };
+      let t = 250;
+      rows.forEach((r, n) => {
+        if (!r.svg) return;
+        const el = segEls[n], dur = 380 + 760 * r.f, end = t + dur;
+        const [a, b] = [`translate(${r.sx}px,${r.sy}px)`, `translate(${r.ex}px,${r.ey}px)`];
+        anim(el.querySelector('.pl-wire'), [{ strokeDashoffset: 1 }, { strokeDashoffset: 0 }], { duration: dur, delay: t });
+        anim(el.querySelector('.pl-pkt'), [
+          { opacity: 0, transform: a, easing: 'ease-in-out' }, { opacity: 1, offset: 0.05 },
+          { transform: b, opacity: 1, offset: dur / (dur + 300) }, { transform: b, opacity: r.done || r.lost ? 0 : 1 },
+        ], { duration: dur + 300, delay: t, fill: 'both', easing: 'linear' });
+        el.querySelectorAll('.pl-ghost,.pl-lbl').forEach((x) =>
+          anim(x, [{ opacity: 0 }, { opacity: 1 }], { duration: 300, delay: t }));
+        anim(el.querySelector('.pl-arrow'), [{ opacity: 0 }, { opacity: 1 }], { duration: 120, delay: end - 60 });
+        anim(el.querySelector('.pl-ripple'), [{ opacity: 0.7, transform: 'scale(.3)' }, { opacity: 0, transform: 'scale(1.4)' }],
+          { duration: 600, delay: end, easing: 'ease-out', fill: 'none' });
+        anim(el.querySelector('.pl-x'), [{ opacity: 0, transform: 'scale(.2)' }, { opacity: 1, transform: 'scale(1)' }],
+          { duration: 260, delay: end });
+        if (!r.g.arr) when[r.g.src] = Math.max(when[r.g.src], t);
+        if (r.done) when[r.g.dst] = Math.max(when[r.g.dst], end);
+        t = end + 140;
+      });
+      svg.querySelectorAll('.pl-badge').forEach((el) => {
+        const w = el.dataset.endpoint, st = s.states[w];
+        if (st !== el.dataset.state) waits.push(setTimeout(() => setBadge(el, st, 1), when[w]));
+      });
+      svg.querySelectorAll('.pl-ep').forEach((ep, k) => {
+        const old = timersOf(prev, SIDES[k]).map((x) => x.name);
+        ep.querySelectorAll('.pl-timer').forEach((el, n) => {
+          if (!old.includes(timersOf(s, SIDES[k])[n].name)) anim(el, [{ opacity: 0 }, { opacity: 1 }], { duration: 400, delay: t });
+        });
+      });
+      return t;
+    };
+
+    // the step number a frame shows: frame 0 is the start (step 0) when there is one
+    const number = (i) => i + (opts.start ? 0 : 1);
+    const counter = (i) => fmt(T('Counter'), { n: number(i), total: steps.length });
+    const items = opts.hash ? document.querySelectorAll('.pl-step') : [];
+    const setPlaying = (on) => {
+      playing = on;
+      clearTimeout(next);
+      fig.classList.toggle('pl-playing', on);
+      q('[data-act=play]').setAttribute('aria-label', T(on ? 'Pause' : 'Play'));
+    };
+
+    const go = (i, moving, sync) => {
+      cur = Math.max(0, Math.min(N - 1, i));
+      const s = frames[cur];
+      const ms = render(cur, moving && !reduced());
+      fig.dataset.step = number(cur);
+      count.textContent = counter(cur);
+      title.textContent = (opts.start && cur === 0 ? T('Start') : s.title) || '';
+      text.innerHTML = s.html || '';
+      prog.max = Math.max(1, N);
+      prog.value = cur + 1;
+      prog.setAttribute('aria-valuetext', counter(cur));
+      items.forEach((li, n) => (n === cur ? li.setAttribute('aria-current', 'step') : li.removeAttribute('aria-current')));
+      if (sync && opts.hash) history.replaceState(history.state, '', '#step-' + (cur + 1));
+      if (opts.onFrame) opts.onFrame(cur, s);
+      if (playing) {
+        if (cur >= N - 1) setPlaying(false);
+        else next = setTimeout(() => go(cur + 1, true, true), ms + readMs(s));
+      }
+    };
+    const jump = (i, moving) => { setPlaying(false); if (i >= 0 && i < N) go(i, moving, true); };
+    const toggle = () => {
+      if (playing) return setPlaying(false);
+      setPlaying(true);
+      go(cur >= N - 1 ? 0 : cur + 1, true, true);
+    };
+    const act = {
+      restart: () => jump(0, false), prev: () => jump(cur - 1, false),
+      next: () => jump(cur + 1, true), play: toggle, end: () => jump(N - 1, false),
+    };
+
+    bar.addEventListener('click', (e) => {
+      const b = e.target.closest('[data-act]');
+      if (b) act[b.dataset.act]();
+    });
+    if (opts.hash) {
+      document.addEventListener('click', (e) => {
+        const a = e.target.closest && e.target.closest('a[data-goto]');
+        if (!a || e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+        e.preventDefault();
+        jump(+a.dataset.goto - 1, true);
+        fig.scrollIntoView({ block: 'nearest', behavior: reduced() ? 'auto' : 'smooth' });
+      });
+    }
+    const KEYS = { ArrowRight: 'next', ArrowLeft: 'prev', Home: 'restart', End: 'end', ' ': 'play' };
+    document.addEventListener('keydown', (e) => {
+      const t = e.target, k = KEYS[e.key];
+      if (!opts.keys || !k || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (t.isContentEditable || (t.closest && t.closest('input,textarea,select'))) return;
+      if (k === 'play' && (e.shiftKey || (t.closest && t.closest('button,a,summary,[role=button]')))) return;
+      e.preventDefault();
+      act[k]();
+    });
+    const fromHash = () => {
+      const m = /^#step-(\d+)$/.exec(location.hash);
+      return m ? +m[1] - 1 : -1;
+    };
+    if (opts.hash) {
+      addEventListener('hashchange', () => {
+        const k = fromHash();
+        if (k >= 0 && k < N && k !== cur) jump(k, true);
+      });
+    }
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        if (N && Math.abs(Math.round(scene.clientWidth) - lastW) > 1) render(cur, false);
+      }).observe(scene);
+    }
+
+    fig.classList.add('pl-js');
+    bar.hidden = false;
+    setTrace(trace);
+    const api = {
+      /* Show a new trace (the start, when given, stays frame 0) at ``frame`` (default:
+         the last), animating into it when ``moving``. */
+      load(t, frame, moving, start) {
+        if (start !== undefined) opts.start = start;
+        setPlaying(false);
+        setTrace(t);
+        go(frame == null ? N - 1 : frame, !!moving, false);
+      },
+      go: (frame, moving) => jump(frame, !!moving),
+      frame: () => cur,
+    };
+    if (opts.hash) {
+      const h0 = fromHash();
+      if (h0 >= 0 && h0 < N) {
+        go(h0, true, false);
+        requestAnimationFrame(() => fig.scrollIntoView({ block: 'start' }));
+        return api;
+      }
+    }
+    if (N) go(0, false, false);
+    return api;
+  };
+
+  window.stepwisePlayer = create;
+  // a lesson page: the player of its embedded trace
   const fig = document.querySelector('figure.player');
   const src = document.getElementById('lesson-trace');
   if (!fig || !src) return;
   let trace;
   try { trace = JSON.parse(src.textContent); } catch (e) { return; }
-  const steps = (trace && trace.steps) || [];
-  const N = steps.length;
-  if (!N) return;
-
-  const ds = fig.dataset;
-  const T = (k) => ds['s' + k] || '';
-  let tnames = {};
-  try { tnames = JSON.parse(ds.sTimers || '{}'); } catch (e) { /* keep raw names */ }
-  const q = (s) => fig.querySelector(s);
-  const scene = q('.pl-scene'), text = q('.pl-text'), count = q('.pl-count'),
-    title = q('.pl-title'), bar = q('.pl-bar'), prog = q('.pl-progress');
-  const eps = trace.endpoints || {};
-  const SIDES = ['client', 'server'];
-  const SVGNS = 'http://www.w3.org/2000/svg';
-  const CAT = { CLOSED: 'q', LISTEN: 'l', 'SYN-SENT': 'o', 'SYN-RECEIVED': 'o', ESTABLISHED: 'e' };
-  const esc = (v) => String(v == null ? '' : v).replace(/[&<>"]/g, (c) =>
-    ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
-  const fmt = (s, o) => s.replace(/\{(\w+)\}/g, (m, k) => (k in o ? o[k] : m));
-  const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
-
-  // Segments by id, so that an arrival may be given as an id or a partial object.
-  const byId = {};
-  for (const s of steps) for (const g of s.segments || []) byId[g.id] = g;
-  const rowsOf = (s) => [
-    ...(s.arrivals || []).map((a) => (typeof a === 'object'
-      ? { ...(byId[a.id] || {}), ...a, arr: 1 } : { ...(byId[a] || {}), fate: 'delivered', arr: 1 })),
-    ...(s.segments || []),
-  ];
-  const timersOf = (s, w) => (s.timers || []).filter((t) => t.endpoint === w);
-  const maxRows = Math.max(1, ...steps.map((s) => rowsOf(s).length));
-  const maxT = Math.max(0, ...steps.flatMap((s) => SIDES.map((w) => timersOf(s, w).length)));
-
-  // Geometry, in CSS pixels (viewBox = rendered width, so text keeps its size on a phone).
-  // W=640 gives the numbers templates/partials/player.html uses for the static frame.
-  const layout = () => {
-    const W = Math.max(300, Math.round(scene.clientWidth || 640));
-    const narrow = W < 480;
-    const inset = Math.max(narrow ? 58 : 72, (W - 620) / 2);
-    const top = 116, rowh = 54, drop = 22, end = top + maxRows * rowh;
-    return { W, H: end + 14 + maxT * 20, X: { client: inset, server: W - inset },
-      top, rowh, drop, end, narrow };
-  };
-
-  // A segment's label, on two lines when one would not fit the scene's width.
-  const label = (g, L, x, y, tail) => {
-    const f = (g.flags || []).join(',');
-    let a = '', b = '';
-    if (g.seq != null && !(f === 'ACK' && !g.len)) a = ' seq=' + g.seq;
-    if (g.ack != null) b += ' ack=' + g.ack;
-    if (g.len > 0) b += ' len=' + g.len;
-    const two = (f + a + b).length * (L.narrow ? 6.7 : 7.3) > L.W - 40;
-    return `<text class="pl-lbl" x="${x}" y="${two ? y - 13 : y}" text-anchor="middle">` +
-      `<tspan class="pl-flags">${esc(f)}</tspan>${esc(a)}` +
-      (two ? `<tspan x="${x}" dy="13">${esc(b.slice(1))}</tspan>` : esc(b)) + tail + '</text>';
-  };
-  const bw = (st) => String(st).length * 7 + 20;
-  const badge = (w, x, st) =>
-    `<g class="pl-badge pl-st-${CAT[st] || 'c'}" data-endpoint="${w}" data-state="${esc(st)}">` +
-    `<rect x="${x - bw(st) / 2}" y="58" width="${bw(st)}" height="22" rx="11"/>` +
-    `<text x="${x}" y="73" text-anchor="middle">${esc(st)}</text></g>`;
-  const setBadge = (el, st, pulse) => {
-    const x = +el.querySelector('text').getAttribute('x'), r = el.querySelector('rect');
-    el.setAttribute('class', `pl-badge pl-st-${CAT[st] || 'c'}${pulse ? ' pl-pulse' : ''}`);
-    el.dataset.state = st;
-    r.setAttribute('x', x - bw(st) / 2);
-    r.setAttribute('width', bw(st));
-    el.querySelector('text').textContent = st;
-  };
-
-  // One row of the ladder: a segment from src to dst (or from mid-wire when it arrives).
-  const seg = (g, r, L) => {
-    const x0 = L.X[g.src], x1 = L.X[g.dst];
-    if (x0 == null || x1 == null) return { svg: '' };
-    const y0 = L.top + r * L.rowh, y1 = y0 + L.drop, mx = L.W / 2, my = y0 + L.drop / 2;
-    const lost = g.fate === 'lost', done = g.fate === 'delivered';
-    const at = (f) => [x0 + (x1 - x0) * f, y0 + (y1 - y0) * f];
-    const [sx, sy] = g.arr ? [mx, my] : [x0, y0];
-    const [ex, ey] = done ? [x1, y1] : at(g.arr ? 0.75 : 0.5);
-    const d = Math.sign(x1 - x0), k = L.drop / Math.abs(x1 - x0);
-    let h = `<g class="pl-seg pl-${g.src === 'client' ? 'c2s' : 's2c'}${lost ? ' pl-lost' : ''}">`;
-    if (g.arr) h += `<path class="pl-ghost" d="M${x0} ${y0}L${mx} ${my}"/>`;
-    if (!done && !lost) h += `<path class="pl-ghost" d="M${ex} ${ey}L${x1} ${y1}"/>`;
-    h += `<path class="pl-wire" pathLength="1" d="M${sx} ${sy}L${ex} ${ey}"/>`;
-    if (done) {
-      h += `<path class="pl-arrow" d="M${x1} ${y1}l${-9 * d} ${-9 * k - 4}l0 8z"/>` +
-        `<circle class="pl-ripple" cx="${x1}" cy="${y1}" r="10"/>`;
-    }
-    h += `<g class="pl-pkt${done || lost ? ' pl-gone' : ''}" transform="translate(${ex} ${ey})">` +
-      '<rect x="-6" y="-4.5" width="12" height="9" rx="2"/></g>';
-    if (lost) {
-      h += `<path class="pl-x" d="M${ex - 6} ${ey - 6}l12 12m0 -12l-12 12"/>`;
-    }
-    h += label(g, L, mx, y0 - 6, lost ? ` <tspan class="pl-lostw">${esc(T('Lost'))}</tspan>` : '') + '</g>';
-    return { svg: h, sx, sy, ex, ey, done, lost, f: Math.abs(ex - sx) / Math.abs(x1 - x0) };
-  };
-
-  const timer = (t, x, y, side) =>
-    `<g class="pl-timer"><circle cx="${x}" cy="${y}" r="6"/><path d="M${x} ${y}v-3.5"/>` +
-    `<text x="${x + side * 12}" y="${y + 4}" text-anchor="${side > 0 ? 'start' : 'end'}">` +
-    `${esc(tnames[t.name] || t.name)} ${esc(fmt(T('Seconds'), { n: t.seconds }))}</text></g>`;
-
-  let cur = 0, playing = false, next = 0, lastW = 0, anims = [], waits = [];
-  const qs = new URLSearchParams(location.search);
-  // The pause to read a step while playing: ?interval=ms if given, else by the text's length.
-  const readMs = (s) => +qs.get('interval') || Math.max(+ds.interval || 2200,
-    Math.min(12000, (s.html || '').replace(/<[^>]*>/g, ' ').split(/\s+/).length * 170));
-
-  const stopMotion = () => {
-    anims.forEach((a) => a.cancel());
-    waits.forEach(clearTimeout);
-    anims = []; waits = [];
-  };
-  const anim = (el, kf, o) => { if (el && el.animate) anims.push(el.animate(kf, { fill: 'backwards', easing: 'ease-in-out', ...o })); };
-
-  // Draw step i; animate from the previous step's states when asked. Returns the motion's length in ms.
-  const render = (i, moving) => {
-    stopMotion();
-    const s = steps[i], prev = i > 0 ? steps[i - 1] : s, L = layout();
-    lastW = L.W;
-    let h = '';
-    for (const w of SIDES) {
-      const x = L.X[w], e = eps[w] || {}, side = w === 'client' ? 1 : -1;
-      h += `<g class="pl-ep pl-${w}">` +
-        `<text class="pl-role" x="${x}" y="14" text-anchor="middle">${esc(T(w === 'client' ? 'Client' : 'Server'))}</text>` +
-        `<text class="pl-name" x="${x}" y="32" text-anchor="middle">${esc(e.name)}</text>` +
-        `<text class="pl-addr" x="${x}" y="48" text-anchor="middle">${esc(e.ip)}:${esc(e.port)}</text>` +
-        `<line class="pl-life" x1="${x}" y1="88" x2="${x}" y2="${L.end}"/>` +
-        badge(w, x, (moving ? prev : s).states[w]) +
-        timersOf(s, w).map((t, k) => timer(t, x, L.end + 14 + k * 20, side)).join('') + '</g>';
-    }
-    const rows = rowsOf(s).map((g, r) => ({ g, ...seg(g, r, L) }));
-    h += rows.map((r) => r.svg).join('');
-    const svg = document.createElementNS(SVGNS, 'svg');
-    svg.setAttribute('class', 'pl-svg' + (L.narrow ? ' pl-narrow' : ''));
-    svg.setAttribute('viewBox', `0 0 ${L.W} ${L.H}`);
-    svg.setAttribute('role', 'img');
-    svg.setAttribute('aria-label', SIDES.map((w) =>
-      `${T(w === 'client' ? 'Client' : 'Server')} ${(eps[w] || {}).name || ''}: ${s.states[w]}`).join('; '));
-    svg.innerHTML = h;
-    scene.replaceChildren(svg);
-    if (!moving) return 0;
-
-    // The timeline: rows one after another; a badge changes at its endpoint's last event.
-    const segEls = svg.querySelectorAll('.pl-seg');
-    const when = { client: 0, server: 0 };
-    let t = 250;
-    rows.forEach((r, n) => {
-      if (!r.svg) return;
-      const el = segEls[n], dur = 380 + 760 * r.f, end = t + dur;
-      const [a, b] = [`translate(${r.sx}px,${r.sy}px)`, `translate(${r.ex}px,${r.ey}px)`];
-      anim(el.querySelector('.pl-wire'), [{ strokeDashoffset: 1 }, { strokeDashoffset: 0 }], { duration: dur, delay: t });
-      anim(el.querySelector('.pl-pkt'), [
-        { opacity: 0, transform: a, easing: 'ease-in-out' }, { opacity: 1, offset: 0.05 },
-        { transform: b, opacity: 1, offset: dur / (dur + 300) }, { transform: b, opacity: r.done || r.lost ? 0 : 1 },
-      ], { duration: dur + 300, delay: t, fill: 'both', easing: 'linear' });
-      el.querySelectorAll('.pl-ghost,.pl-lbl').forEach((x) =>
-        anim(x, [{ opacity: 0 }, { opacity: 1 }], { duration: 300, delay: t }));
-      anim(el.querySelector('.pl-arrow'), [{ opacity: 0 }, { opacity: 1 }], { duration: 120, delay: end - 60 });
-      anim(el.querySelector('.pl-ripple'), [{ opacity: 0.7, transform: 'scale(.3)' }, { opacity: 0, transform: 'scale(1.4)' }],
-        { duration: 600, delay: end, easing: 'ease-out', fill: 'none' });
-      anim(el.querySelector('.pl-x'), [{ opacity: 0, transform: 'scale(.2)' }, { opacity: 1, transform: 'scale(1)' }],
-        { duration: 260, delay: end });
-      if (!r.g.arr) when[r.g.src] = Math.max(when[r.g.src], t);
-      if (r.done) when[r.g.dst] = Math.max(when[r.g.dst], end);
-      t = end + 140;
-    });
-    svg.querySelectorAll('.pl-badge').forEach((el) => {
-      const w = el.dataset.endpoint, st = s.states[w];
-      if (st !== el.dataset.state) waits.push(setTimeout(() => setBadge(el, st, 1), when[w]));
-    });
-    svg.querySelectorAll('.pl-ep').forEach((ep, k) => {
-      const old = timersOf(prev, SIDES[k]).map((x) => x.name);
-      ep.querySelectorAll('.pl-timer').forEach((el, n) => {
-        if (!old.includes(timersOf(s, SIDES[k])[n].name)) anim(el, [{ opacity: 0 }, { opacity: 1 }], { duration: 400, delay: t });
-      });
-    });
-    return t;
-  };
-
-  const counter = (i) => fmt(T('Counter'), { n: i + 1, total: N });
-  const items = document.querySelectorAll('.pl-step');
-  const setPlaying = (on) => {
-    playing = on;
-    clearTimeout(next);
-    fig.classList.toggle('pl-playing', on);
-    q('[data-act=play]').setAttribute('aria-label', T(on ? 'Pause' : 'Play'));
-  };
-
-  const go = (i, moving, sync) => {
-    cur = Math.max(0, Math.min(N - 1, i));
-    const s = steps[cur];
-    const ms = render(cur, moving && !reduced());
-    fig.dataset.step = cur + 1;
-    count.textContent = counter(cur);
-    title.textContent = s.title || '';
-    text.innerHTML = s.html || '';
-    prog.value = cur + 1;
-    prog.setAttribute('aria-valuetext', counter(cur));
-    items.forEach((li, n) => (n === cur ? li.setAttribute('aria-current', 'step') : li.removeAttribute('aria-current')));
-    if (sync) history.replaceState(history.state, '', '#step-' + (cur + 1));
-    if (playing) {
-      if (cur >= N - 1) setPlaying(false);
-      else next = setTimeout(() => go(cur + 1, true, true), ms + readMs(s));
-    }
-  };
-  const jump = (i, moving) => { setPlaying(false); if (i >= 0 && i < N) go(i, moving, true); };
-  const toggle = () => {
-    if (playing) return setPlaying(false);
-    setPlaying(true);
-    go(cur >= N - 1 ? 0 : cur + 1, true, true);
-  };
-  const act = {
-    restart: () => jump(0, false), prev: () => jump(cur - 1, false),
-    next: () => jump(cur + 1, true), play: toggle, end: () => jump(N - 1, false),
-  };
-
-  bar.addEventListener('click', (e) => {
-    const b = e.target.closest('[data-act]');
-    if (b) act[b.dataset.act]();
-  });
-  document.addEventListener('click', (e) => {
-    const a = e.target.closest && e.target.closest('a[data-goto]');
-    if (!a || e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
-    e.preventDefault();
-    jump(+a.dataset.goto - 1, true);
-    fig.scrollIntoView({ block: 'nearest', behavior: reduced() ? 'auto' : 'smooth' });
-  });
-  const KEYS = { ArrowRight: 'next', ArrowLeft: 'prev', Home: 'restart', End: 'end', ' ': 'play' };
-  document.addEventListener('keydown', (e) => {
-    const t = e.target, k = KEYS[e.key];
-    if (!k || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
-    if (t.isContentEditable || (t.closest && t.closest('input,textarea,select'))) return;
-    if (k === 'play' && (e.shiftKey || (t.closest && t.closest('button,a,summary,[role=button]')))) return;
-    e.preventDefault();
-    act[k]();
-  });
-  const fromHash = () => {
-    const m = /^#step-(\d+)$/.exec(location.hash);
-    return m ? +m[1] - 1 : -1;
-  };
-  addEventListener('hashchange', () => {
-    const k = fromHash();
-    if (k >= 0 && k < N && k !== cur) jump(k, true);
-  });
-  if (window.ResizeObserver) {
-    new ResizeObserver(() => {
-      if (Math.abs(Math.round(scene.clientWidth) - lastW) > 1) render(cur, false);
-    }).observe(scene);
-  }
-
-  fig.classList.add('pl-js');
-  bar.hidden = false;
-  const h0 = fromHash();
-  if (h0 >= 0 && h0 < N) {
-    go(h0, true, false);
-    requestAnimationFrame(() => fig.scrollIntoView({ block: 'start' }));
-  } else {
-    go(0, false, false);
-  }
+  if (trace && trace.steps && trace.steps.length) create(fig, trace);
 })();
