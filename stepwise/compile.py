@@ -64,6 +64,7 @@ class PageCompiler:
         """Run every step for the page; results land on the page, problems in the lists."""
         page = self.page
         page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
+        page.explore = page.simulator = None
         page.html = page.lead_html = ""
         if page.layout not in layouts:
             close = difflib.get_close_matches(page.layout.lower(), layouts, n=1)
@@ -172,6 +173,9 @@ class PageCompiler:
         meta = self.page.meta
         if {"simulation", "steps"} & self.page.invalid:
             return  # its type error is reported; a trace error would say it again
+        if self.page.layout == "simulator":
+            self.compile_simulator()
+            return
         if "simulation" not in meta and "steps" not in meta:
             if self.page.layout == "lesson":
                 self.warnings.append(FrontmatterError(
@@ -184,7 +188,8 @@ class PageCompiler:
                 "'steps:' needs a 'simulation:' (e.g. simulation: {model: tcp, ...})",
                 self.page.shown, self.page.line_of("steps")))
             return
-        from .trace import compile_trace
+        from .playground import lesson_fragments
+        from .trace import compile_trace, lesson_scenario
 
         steps = meta.get("steps")
         yaml_doc = self.page.source_file.yaml
@@ -208,13 +213,40 @@ class PageCompiler:
         content_dir = source.parents[len(self.page.rel.parts) - 1]
         # the same set on the page: stepwise.site rebuilds the page when one changes
         self.trace_reads = self.page.reads = set()
+        seed = self.page.refpath or self.page.slug
         try:
-            self.page.trace = compile_trace(meta["simulation"], steps, seed=self.page.refpath
-                                            or self.page.slug, render_text=render_text,
-                                            base_dir=source.parent, content_dir=content_dir,
-                                            reads=self.trace_reads)
+            self.page.trace = compile_trace(meta["simulation"], steps, seed=seed,
+                                            render_text=render_text, base_dir=source.parent,
+                                            content_dir=content_dir, reads=self.trace_reads)
         except TraceError as err:
             self.errors.append(err.located(self.page.shown, self.page.line_of(*err.keypath)))
+            return
+        settings, actions = lesson_scenario(meta["simulation"], self.page.trace, seed=seed)
+        self.page.explore = lesson_fragments(settings, actions, self.page.trace["steps"])
+
+    def compile_simulator(self) -> None:
+        """A simulator page: its ``simulation:`` holds the settings it opens with."""
+        from .playground import settings_json
+        from .trace import simulator_settings
+
+        meta, page = self.page.meta, self.page
+        if "steps" in meta:
+            self.errors.append(TraceError(
+                "a simulator page opens with no steps: remove 'steps:' (link a scenario "
+                "instead: the simulator's URL with #do=server%20listen;client%20connect)",
+                page.shown, page.line_of("steps")))
+        if "simulation" not in meta:
+            self.errors.append(TraceError(
+                "a simulator page needs 'simulation:', the settings it opens with, e.g. "
+                "simulation: {model: tcp, client: {name: curl, ip: 10.0.0.5}, server: "
+                "{name: nginx, ip: 10.0.0.80, port: 443}}", page.shown, page.line_of("layout")))
+            return
+        try:
+            settings = simulator_settings(meta["simulation"], seed=page.refpath or page.slug)
+        except TraceError as err:
+            self.errors.append(err.located(page.shown, page.line_of(*err.keypath)))
+            return
+        page.simulator = settings_json(settings)
 
     def _record(self, problems: Problems) -> None:
         for line, message in problems.errors:

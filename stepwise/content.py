@@ -58,7 +58,8 @@ class Page:
         Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` (URLs
             of the pages it links), ``ref_slugs`` (the last segment of every
             reference it makes, for incremental rebuilds), ``reads`` (other files
-            its trace read: packet captures) and ``trace``.
+            its trace read: packet captures), ``trace`` and ``explore`` (lessons),
+            ``simulator`` (a simulator page's settings).
     """
 
     source: Path
@@ -80,6 +81,10 @@ class Page:
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
     minutes: int | None = None
+    #: a lesson's "explore from here" URL fragments, one per step (None where the
+    #: simulator cannot replay it); a simulator page's settings (JSON form)
+    explore: list[str | None] | None = None
+    simulator: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:

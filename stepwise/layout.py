@@ -31,9 +31,27 @@ from .nav import (
 )
 from .project import Project
 from .render import create_environment, load_template, render_template, script_json
+from .simulator import (
+    WORKER,
+    Runtime,
+    bundle_path,
+    download_size,
+    find_runtime,
+    pack,
+    runtime_files,
+)
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
+#: The layout of the page where readers drive the model themselves.
+SIMULATOR_LAYOUT = "simulator"
+
+
+def simulator_page(pages: list[Page]) -> Page | None:
+    """The page lessons' "explore from here" links open: the first simulator page (by
+    URL) whose settings compiled, or None."""
+    return next((p for p in sorted(pages, key=lambda p: p.url)
+                 if p.layout == SIMULATOR_LAYOUT and p.simulator is not None), None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,12 @@ class SiteRenderer:
         self.env = env or create_environment(project.templates)
         self._relative_urls: dict[tuple[str, str], str] = {}
         self._menu_targets: dict[int, tuple[Page, str | None]] = {}
+        self.simulator = simulator_page(pages)
+        self.runtime: Runtime | None = None
+        #: why the simulator cannot run in this build ("" when it can)
+        self.runtime_problem = ""
+        if any(p.layout == SIMULATOR_LAYOUT for p in pages):
+            self.runtime, self.runtime_problem = find_runtime(project.root)
 
     def site_files(self) -> dict[str, bytes]:
         """The files that are not pages: 404.html, sitemap.xml, the highlight CSS and
@@ -79,7 +103,38 @@ class SiteRenderer:
         }
         files.update(self.render_tag_pages())
         files["sitemap.xml"] = self.render_sitemap().encode("utf-8")
+        files.update(self.simulator_files())
         return dict(sorted(files.items()))
+
+    def simulator_files(self) -> dict[str, bytes]:
+        """The Pyodide runtime and our packed Python, when a page is a simulator and
+        the runtime is installed (see :mod:`stepwise.simulator`)."""
+        if self.runtime is None:
+            return {}
+        bundle = pack()
+        return {**runtime_files(self.runtime), bundle_path(bundle): bundle}
+
+    def simulator_context(self, page: Page, asset: Callable[[str], str]) -> dict[str, Any]:
+        """What layouts/simulator.html reads: the settings it opens with (JSON), and
+        the URLs of the worker, the runtime and our Python; ``available`` False (with
+        ``problem``) in a build without the runtime."""
+        context: dict[str, Any] = {"available": self.runtime is not None,
+                                   "problem": self.runtime_problem,
+                                   "settings": page.simulator}
+        if self.runtime is not None:
+            context.update(worker=asset(WORKER), runtime=asset(self.runtime.url_dir),
+                           bundle=asset(bundle_path(pack())),
+                           download_mb=f"{download_size(self.runtime) / 1e6:.1f}")
+        return context
+
+    def explore_links(self, page: Page, href: Callable[..., str]) -> list[str | None]:
+        """A lesson's "explore from here" links, one per step (None where its step
+        cannot be replayed), or [] when the site has no working simulator."""
+        if self.simulator is None or self.runtime is None or not page.explore:
+            return []
+        base = href(self.simulator)
+        return [f"{base}#{fragment}" if fragment is not None else None
+                for fragment in page.explore]
 
     def common_context(self, url: str, *, absolute: bool = False,
                        strings: Any = None, current: Page | None = None) -> dict[str, Any]:
@@ -154,6 +209,9 @@ class SiteRenderer:
             "search_section": " › ".join(p.title for p in self.tree.ancestors(page)),
             "trace": page.trace,
             "trace_json": script_json(page.trace) if page.trace is not None else Markup(""),
+            "explore": self.explore_links(page, href),
+            "simulator": self.simulator_context(page, context["asset"])
+            if page.layout == SIMULATOR_LAYOUT and page.simulator is not None else None,
         })
         before_html, after_html = _split_at_player(page.html)
         context["content_before"], context["content_after"] = (Markup(before_html),
@@ -172,7 +230,8 @@ class SiteRenderer:
         context = self.page_context(front, absolute=True)
         context.update(content=Markup(""), lead=Markup(""), breadcrumb=[], sidebar=None,
                        children=[], backlinks=[], related=[], labs=[], label="", tags=[],
-                       trace=None, prev_page=None, next_page=None, toc=[],
+                       trace=None, explore=[], simulator=None, prev_page=None,
+                       next_page=None, toc=[],
                        searchable=False, search_section="",
                        canonical_url=self.config.base_url + url.lstrip("/"))
         template = load_template(self.env, name, self.project.templates)

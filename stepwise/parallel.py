@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 #: Below this many pages a fork costs more than it saves.
 MIN_PAGES = 200
 #: What compiling a page sets on it (see PageCompiler.compile).
-RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes")
+RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes",
+                 "explore", "simulator")
 
 
 def worker_count(pages: int, jobs: int | None) -> int:

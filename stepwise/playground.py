@@ -325,6 +325,38 @@ def choices(network: Network, nbytes: int = DEFAULT_SEND_BYTES) -> list[dict[str
     return out
 
 
+def lesson_fragments(settings: Settings, steps: Sequence[Sequence[str]],
+                     trace_steps: Sequence[Mapping[str, Any]]) -> list[str | None]:
+    """For each step of a compiled lesson, the URL fragment that opens the simulator
+    there ("explore from here"): ``settings`` and the actions of the steps up to it.
+
+    Args:
+        settings, steps: the lesson's scenario (:func:`stepwise.trace.lesson_scenario`);
+            a step without actions is left out of the fragments (it changes nothing).
+        trace_steps: the lesson's trace steps, which the simulator must reproduce.
+
+    Returns:
+        One fragment per step, or None from the first step the simulator cannot replay
+        as the lesson shows it (a capture whose replay follows Linux where the model
+        would not: the simulator's model would show other states or numbers).
+    """
+    network = settings.network()
+    out: list[str | None] = []
+    done: list[tuple[Action, ...]] = []
+    for i, (actions, expected) in enumerate(zip(steps, trace_steps, strict=True)):
+        try:
+            parsed = tuple(_parse_action(a) for a in actions)
+            got = run_step(network, i, "", list(parsed))
+        except (ActionSyntaxError, ScenarioError):
+            break
+        if (got["states"], got["tcb"]) != (expected["states"], expected["tcb"]):
+            break
+        if parsed:
+            done.append(parsed)
+        out.append(format_fragment(Scenario(settings, tuple(done))))
+    return out + [None] * (len(trace_steps) - len(out))
+
+
 # -- export --------------------------------------------------------------------------
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(?: [A-Za-z0-9_.\-]+)*")

@@ -83,17 +83,26 @@ def find_runtime(root: Path) -> tuple[Runtime | None, str]:
     return Runtime(folder, version), ""
 
 
+def _lock_file(runtime: Runtime) -> bytes:
+    # cut to its ``info``: the page installs no package of Pyodide's distribution (our
+    # archive needs only the standard library), so its 120 KB list is not sent
+    lock = json.loads((runtime.folder / "pyodide-lock.json").read_text("utf-8"))
+    return json.dumps({"info": lock["info"], "packages": {}}, sort_keys=True).encode("utf-8")
+
+
 def runtime_files(runtime: Runtime) -> dict[str, bytes]:
-    """The runtime's files for the output, by path. The lock file is cut to its
-    ``info``: the page installs no package of Pyodide's distribution (our archive
-    needs only the standard library), so the 120 KB list of packages is not sent.
-    """
+    """The runtime's files for the output, by path (under :attr:`Runtime.url_dir`)."""
     files = {runtime.url_dir + name: (runtime.folder / name).read_bytes()
              for name in RUNTIME_FILES}
-    lock = json.loads((runtime.folder / "pyodide-lock.json").read_text("utf-8"))
-    files[runtime.url_dir + "pyodide-lock.json"] = json.dumps(
-        {"info": lock["info"], "packages": {}}, sort_keys=True).encode("utf-8")
+    files[runtime.url_dir + "pyodide-lock.json"] = _lock_file(runtime)
     return files
+
+
+def download_size(runtime: Runtime) -> int:
+    """Bytes a reader's browser loads to start the simulator (uncompressed): the
+    runtime's files and our packed Python."""
+    return (sum((runtime.folder / name).stat().st_size for name in RUNTIME_FILES)
+            + len(_lock_file(runtime)) + len(pack()))
 
 
 def _source(module: str) -> Path | None:

@@ -37,7 +37,7 @@ from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, display_path
-from .layout import SiteRenderer
+from .layout import SIMULATOR_LAYOUT, SiteRenderer, simulator_page
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
@@ -45,6 +45,7 @@ from .output import OutputStage
 from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
+from .simulator import find_runtime
 from .snapshot import Snapshot, folder_files
 
 
@@ -309,6 +310,14 @@ class SiteBuild:
                     self._facets[url] = facets
                     self._facets_version += 1
         errors.extend(check_menu(self.config, links))
+        simulator = next((p for p in pages if p.layout == SIMULATOR_LAYOUT), None)
+        if simulator is not None:
+            why = find_runtime(self.project.root)[1]
+            if why:  # once, however many simulator pages: the fix is the same
+                warnings.append(BuildError(
+                    f"the simulator cannot run in this build: {why}; the page tells its "
+                    f"readers so, and lessons show no 'explore from here' links",
+                    simulator.shown, simulator.line_of("layout")))
         if "/" not in by_url:
             errors.append(BuildError("the site needs a front page: add content/_index.md",
                                      display_path(self.project.content)))
@@ -407,6 +416,7 @@ class SiteBuild:
         assert self.config is not None
         content = self.project.content
         before = {p.url: p for p in self.pages}
+        simulator_before = simulator_page(list(before.values()))
         facets_before = dict(self._facets)  # compiling replaces entries, not tuples
         links_before = {url: p.links_out for url, p in before.items()}  # compile makes new sets
 
@@ -489,6 +499,10 @@ class SiteBuild:
         for name in changed_templates:
             render_urls |= {u for u, p in after.items()
                             if {name, "*"} & self._templates_of(p.layout)}
+        simulator_after = simulator_page(list(after.values()))
+        if (simulator_before and simulator_before.url) != (simulator_after and simulator_after.url):
+            # every lesson's "explore from here" links point at it
+            render_urls |= {u for u, p in after.items() if p.explore}
         render_urls &= set(after)
 
         outputs = self._render(pages, links, render_urls)

@@ -39,6 +39,7 @@ from .scenario import (
     is_int,
     parse_endpoint,
     parse_isns,
+    parse_settings,
     run_step,
     step_json,
     trace_json,
@@ -294,9 +295,7 @@ def compile_trace(
         raise _fail(err.message, *err.keypath) from None
 
 
-def _compile(simulation: Mapping[str, Any], steps: Any, seed: str,
-             render_text: Callable[[str], str], base_dir: Path | None,
-             content_dir: Path | None, reads: set[Path] | None) -> dict[str, Any]:
+def _check_simulation(simulation: Any, keys: tuple[str, ...] = _SIMULATION_KEYS) -> None:
     if not isinstance(simulation, Mapping):
         raise _fail("'simulation' must be a mapping, e.g. simulation: {model: tcp, "
                     "client: {...}, server: {...}}", "simulation")
@@ -306,7 +305,55 @@ def _compile(simulation: Mapping[str, Any], steps: Any, seed: str,
     if model not in KNOWN_MODELS:
         raise _fail(f"unknown simulation model {str(model)!r}; known models: "
                     f"{', '.join(KNOWN_MODELS)}", "simulation", "model")
-    _check_keys(simulation, _SIMULATION_KEYS, "simulation", ("simulation",))
+    _check_keys(simulation, keys, "simulation", ("simulation",))
+
+
+def simulator_settings(simulation: Any, *, seed: str) -> Settings:
+    """The settings a simulator page (layout ``simulator``) opens with: a lesson's
+    ``simulation`` without ``capture`` (ports and ISNs not given derived from ``seed``).
+
+    Raises:
+        TraceError: as :func:`compile_trace` for the same value.
+    """
+    try:
+        _check_simulation(simulation, ("model", "client", "server", "isn"))
+        return parse_settings(simulation, seed)
+    except ScenarioError as err:
+        raise _fail(err.message, *err.keypath) from None
+
+
+def lesson_scenario(simulation: Mapping[str, Any], trace: Mapping[str, Any], *,
+                    seed: str) -> tuple[Settings, list[list[str]]]:
+    """The settings and the actions of each step with which the simulator replays a
+    compiled lesson (for its "explore from here" links).
+
+    A lesson that runs actions gives its own settings and actions. A capture lesson
+    gives its endpoints, the captured ISNs and, for each frame, the actions its replay
+    inferred followed by ``deliver`` (the captured segment arriving); where that is not
+    what the capture showed, :func:`stepwise.playground.lesson_fragments` finds out.
+    ``simulation`` and ``trace`` must come from a successful :func:`compile_trace`.
+    """
+    steps = [list(step["actions"]) + (["deliver"] if "frame" in step else [])
+             for step in trace["steps"]]
+    if "capture" not in simulation:
+        return parse_settings(simulation, seed), steps
+
+    def first_iss(role: str) -> int:
+        return next((s["tcb"][role]["ISS"] for s in trace["steps"]
+                     if s["tcb"][role]["ISS"] is not None), 0)
+
+    def endpoint(role: str) -> EndpointSettings:
+        delayed = parse_endpoint(simulation, role, seed, captured=True).delayed_ack
+        return EndpointSettings(**trace["endpoints"][role], delayed_ack=delayed)
+
+    return Settings(endpoint("client"), endpoint("server"),
+                    {role: first_iss(role) for role in ROLES}), steps
+
+
+def _compile(simulation: Mapping[str, Any], steps: Any, seed: str,
+             render_text: Callable[[str], str], base_dir: Path | None,
+             content_dir: Path | None, reads: set[Path] | None) -> dict[str, Any]:
+    _check_simulation(simulation)
     spec = _capture_spec(simulation["capture"]) if "capture" in simulation else None
     client = parse_endpoint(simulation, "client", seed, captured=spec is not None)
     server = parse_endpoint(simulation, "server", seed, captured=spec is not None)

@@ -58,7 +58,7 @@ def test_unknown_layout_lists_the_known_ones(make_project):
     errors = broken_build(make_project(), {
         "content/linux/kb/port.md": "---\ntitle: Port\n\nlayout: blog\n---\ntext\n"})
     assert errors == ["content/linux/kb/port.md:4: unknown layout 'blog'; known layouts: "
-                      "article, home, lab, lesson, page, section (templates in templates/layouts/)"]
+                      "article, home, lab, lesson, page, section, simulator (templates in templates/layouts/)"]
 
 
 def port_errors(project, frontmatter: str) -> list[str]:
@@ -78,7 +78,7 @@ def test_a_misspelled_layout_gets_a_suggestion(make_project):
     for written in ("artcle", "Article"):
         assert port_errors(project, f"title: Port\nlayout: {written}\n") == [
             f"content/linux/kb/port.md:3: unknown layout '{written}'; did you mean 'article'? "
-            "Known layouts: article, home, lab, lesson, page, section (templates in "
+            "Known layouts: article, home, lab, lesson, page, section, simulator (templates in "
             "templates/layouts/)"]
 
 

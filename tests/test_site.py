@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from stepwise.build import build_site
+from stepwise.playground import parse_fragment, settings_from_json
+from stepwise.scenario import ScenarioError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,8 +75,17 @@ def test_every_internal_link_and_anchor_resolves(site: Path):
             target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
             if not target.is_file():
                 broken.append(f"{page.relative_to(site)}: {url} (no such file)")
-            elif parts.fragment and target.suffix == ".html" and \
-                    parts.fragment not in parse(target).ids:
+            elif parts.fragment in parse(target).ids:
+                pass
+            elif 'id="sim"' in target.read_text(encoding="utf-8"):
+                # the simulator's fragment is a scenario, which must open
+                defaults = settings_from_json(json.loads(html.unescape(re.search(
+                    r"data-settings='([^']*)'", target.read_text("utf-8")).group(1))))
+                try:
+                    parse_fragment(parts.fragment, defaults)
+                except ScenarioError as err:
+                    broken.append(f"{page.relative_to(site)}: {url} ({err})")
+            elif parts.fragment and target.suffix == ".html":
                 broken.append(f"{page.relative_to(site)}: {url} (no such id)")
     assert broken == []
 
@@ -134,6 +148,8 @@ def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
     for name in ("site.yaml", "content", "templates", "static"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)
+    if (REPO / "node_modules").is_dir():  # the simulator's runtime, as `npm ci` installs it
+        (copy / "node_modules").symlink_to(REPO / "node_modules")
     build_site(copy, copy / "site")
     first = tmp_path / "first"
     build_site(REPO, first)

@@ -22,6 +22,10 @@
     const q = (s) => fig.querySelector(s);
     const scene = q('.pl-scene'), text = q('.pl-text'), count = q('.pl-count'),
       title = q('.pl-title'), bar = q('.pl-bar'), prog = q('.pl-progress');
+    // a lesson's "explore from here" link follows the step shown
+    const exploreLink = q('.pl-explore');
+    let explore = [];
+    try { explore = JSON.parse(ds.explore || '[]'); } catch (e) { /* no links */ }
     let eps = {};
     const SIDES = ['client', 'server'];
     const SVGNS = 'http://www.w3.org/2000/svg';
@@ -221,6 +225,13 @@
       prog.value = cur + 1;
       prog.setAttribute('aria-valuetext', counter(cur));
       items.forEach((li, n) => (n === cur ? li.setAttribute('aria-current', 'step') : li.removeAttribute('aria-current')));
+      if (exploreLink) {
+        exploreLink.hidden = !explore[cur];
+        if (explore[cur]) {
+          exploreLink.href = explore[cur];
+          exploreLink.setAttribute('aria-label', fmt(T('ExploreStep'), { n: number(cur) }));
+        }
+      }
       if (sync && opts.hash) history.replaceState(history.state, '', '#step-' + (cur + 1));
       if (opts.onFrame) opts.onFrame(cur, s);
       if (playing) {

@@ -1,0 +1,336 @@
+/* stepwise simulator: the reader drives the TCP model, step by step.
+
+   Markup: templates/layouts/simulator.html (#sim). Every step, every state, every
+   refusal comes from the site's own Python model (stepwise.playground), run by Pyodide
+   in a Web Worker (static/js/simworker.js): this file only asks and draws, with the
+   lesson player (static/js/player.js). Nothing loads until the reader presses Start,
+   or the URL carries a scenario (#do=...), which then opens by itself.
+
+   The scenario lives in the URL's fragment (see stepwise/playground.py): it is
+   replaced after every change, so the address bar can always be shared. */
+(() => {
+  'use strict';
+  const root = document.getElementById('sim');
+  if (!root) return;
+  const $ = (s) => root.querySelector(s);
+  const $$ = (s) => Array.from(root.querySelectorAll(s));
+  let S = {};
+  try { S = JSON.parse(root.dataset.strings); } catch (e) { /* keys are shown */ }
+  const fmt = (key, o) => (S[key] || key).replace(/\{(\w+)\}/g, (m, k) => (o && k in o ? o[k] : m));
+  const ROLES = ['client', 'server'];
+  const VARS = ['ISS', 'IRS', 'SND.UNA', 'SND.NXT', 'RCV.NXT'];
+
+  const app = $('.sim-app'), status = $('.sim-status'), alertBox = $('.sim-alert'),
+    main = $('.sim-main'), startBox = $('.sim-start');
+  $('.sim-nojs').hidden = true;
+  app.hidden = false;
+
+  const say = (text) => { status.textContent = text; };
+  const warn = (text) => {
+    alertBox.textContent = text;
+    alertBox.hidden = !text;
+  };
+  if (location.protocol === 'file:') {
+    startBox.hidden = true;
+    warn(fmt('from_file'));
+    return;
+  }
+  if (typeof WebAssembly !== 'object' || !window.Worker) {
+    startBox.hidden = true;
+    warn(fmt('no_wasm'));
+    return;
+  }
+
+  let defaults = {};
+  try { defaults = JSON.parse(root.dataset.settings); } catch (e) { /* Python says what is wrong */ }
+
+  // ---- the worker ------------------------------------------------------------------
+  let worker = null, seq = 0;
+  const pending = new Map();
+  const post = (message) => new Promise((resolve, reject) => {
+    const id = ++seq;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, ...message });
+  });
+  const abs = (u) => new URL(u, location.href).href;
+  const boot = () => {
+    worker = new Worker(abs(root.dataset.worker), { type: 'module' });
+    worker.onmessage = (e) => {
+      const { id, ready, response, failed } = e.data;
+      const p = pending.get(id);
+      if (!p) return;
+      pending.delete(id);
+      if (failed) p.reject(new Error(failed));
+      else p.resolve(ready ? true : JSON.parse(response));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      for (const p of pending.values()) p.reject(new Error(e.message || 'worker error'));
+      pending.clear();
+    };
+    return post({ init: { runtime: abs(root.dataset.runtime), bundle: abs(root.dataset.bundle) } });
+  };
+  // one request at a time: each answer is the whole scenario, applied in order
+  let busy = Promise.resolve();
+  const ask = (request) => {
+    const run = busy.then(() => post({ request: JSON.stringify({ defaults, ...request }) }));
+    busy = run.catch(() => {});
+    return run;
+  };
+
+  // ---- what is shown ---------------------------------------------------------------
+  let state = null; // the last good answer: settings, steps, trace, start, flights, choices, fragment
+  let frame = 0;
+  const player = window.stepwisePlayer($('figure.player'), { steps: [] }, {
+    hash: false, start: null, onFrame: (i) => { frame = i; showFrame(); },
+  });
+
+  const segText = (g) => {
+    const names = state.trace.endpoints;
+    return `#${g.id} ${g.flags.join(',')}${g.len ? ` len=${g.len}` : ''} ` +
+      `${names[g.src].name} → ${names[g.dst].name}`;
+  };
+  const last = () => (state ? state.steps.length : 0);
+
+  const showChoices = () => {
+    const earlier = frame < last();
+    const note = $('.sim-earlier');
+    note.hidden = !earlier;
+    if (earlier) {
+      $('.sim-earlier-text').textContent = fmt('earlier', { n: frame, total: last() });
+      $('.sim-branch').textContent = fmt('branch', { n: frame });
+    }
+    for (const c of state.choices) {
+      const sel = c.endpoint ? `.sim-do[data-endpoint="${c.endpoint}"][data-verb="${c.verb}"]`
+        : `.sim-do[data-verb="${c.verb}"]:not([data-endpoint])`;
+      const b = $(sel);
+      if (!b) continue;
+      const reason = earlier ? fmt('earlier', { n: frame, total: last() }) : c.reason;
+      b.setAttribute('aria-disabled', String(!!reason));
+      b.dataset.reason = reason || '';
+      if (reason) b.title = reason; else b.removeAttribute('title');
+      // what the action acts on: the oldest segment in flight, the timer that fires
+      const what = $(`[data-what="${c.action.split(' ').slice(0, 2).join(' ')}"]`);
+      if (what) {
+        what.textContent = c.segment && c.verb === 'deliver' ? segText(c.segment)
+          : c.timer ? fmt('timer_fires', { timer: `${timerName(c.timer.name)} ${c.timer.seconds} s` }) : '';
+      }
+    }
+    $('.sim-undo').disabled = !last();
+    $('.sim-reset').disabled = !last();
+  };
+  const timerName = (n) => {
+    const fig = $('figure.player');
+    try { return JSON.parse(fig.dataset.sTimers)[n] || n; } catch (e) { return n; }
+  };
+
+  const showFrame = () => {
+    if (!state) return;
+    const step = frame === 0 ? state.start : state.trace.steps[frame - 1];
+    for (const v of VARS) {
+      for (const r of ROLES) {
+        const cell = $(`tr[data-var="${v}"] td[data-role="${r}"]`);
+        const value = step.tcb[r][v];
+        cell.textContent = value == null ? '–' : String(value);
+      }
+    }
+    const ids = frame === 0 ? [] : state.flights[frame - 1];
+    const byId = {};
+    for (const s of state.trace.steps) for (const g of s.segments) byId[g.id] = g;
+    const list = $('.sim-flight');
+    list.replaceChildren(...ids.map((id) => {
+      const li = document.createElement('li');
+      li.textContent = segText(byId[id]);
+      return li;
+    }));
+    if (!ids.length) {
+      const li = document.createElement('li');
+      li.className = 'sim-none';
+      li.textContent = fmt('nothing_in_flight');
+      list.append(li);
+    }
+    $$('.sim-steps li').forEach((li, n) => (n === frame ? li.setAttribute('aria-current', 'step')
+      : li.removeAttribute('aria-current')));
+    showChoices();
+  };
+
+  const showSteps = () => {
+    const list = $('.sim-steps');
+    const item = (n, text) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'sim-step';
+      b.dataset.frame = n;
+      b.textContent = text;
+      li.append(b);
+      return li;
+    };
+    list.replaceChildren(item(0, fmt('start_frame')),
+      ...state.trace.steps.map((s, i) => item(i + 1, s.title)));
+  };
+
+  const showSettings = () => {
+    const form = $('.sim-form');
+    for (const r of ROLES) {
+      const ep = state.settings[r];
+      form.elements[r].value = ep.name;
+      form.elements[`${r}_ip`].value = ep.ip;
+      form.elements[`${r}_port`].value = ep.port;
+      form.elements[`${r}_isn`].value = state.settings.isn[r];
+      form.elements[`${r}_delayed_ack`].checked = ep.delayed_ack;
+      $(`.sim-${r} .sim-name`).textContent = `${ep.name} ${ep.ip}:${ep.port}`;
+    }
+  };
+
+  // Apply an answer of the worker: the scenario it describes becomes the page's.
+  const show = (answer, moving) => {
+    state = answer;
+    player.load(answer.trace, answer.steps.length, moving, answer.start);
+    showSteps();
+    showSettings();
+    showFrame();
+    const hash = '#' + answer.fragment;
+    if (location.hash !== hash) history.replaceState(history.state, '', hash);
+    $('.sim-link').value = location.href;
+    if (exportPanel.open) refreshExport();
+    const n = answer.steps.length;
+    if (n) {
+      const s = answer.trace.steps[n - 1], e = answer.trace.endpoints;
+      say(fmt('announce', { n, title: s.title, client: e.client.name, server: e.server.name,
+        client_state: s.states.client, server_state: s.states.server }));
+    }
+  };
+
+  // Ask for a scenario; on refusal, say why and keep the one shown.
+  const change = async (request, moving) => {
+    try {
+      const answer = await ask(request);
+      if (!answer.ok) {
+        warn(request.op === 'open' ? fmt('scenario_error', { error: answer.error }) : answer.error);
+        return false;
+      }
+      warn('');
+      show(answer, moving);
+      return true;
+    } catch (err) {
+      warn(fmt('failed', { error: err.message }));
+      return false;
+    }
+  };
+  const runSteps = (steps, moving, settings) =>
+    change({ op: 'run', settings: settings || state.settings, steps }, moving);
+
+  // ---- starting --------------------------------------------------------------------
+  let started = null;
+  const start = () => {
+    if (started) return started;
+    performance.mark('sim-start');
+    startBox.hidden = true;
+    say(fmt('loading'));
+    root.setAttribute('aria-busy', 'true');
+    started = boot().then(async () => {
+      const fragment = location.hash;
+      const opened = hasScenario() && await change({ op: 'open', fragment }, false);
+      if (!opened) {
+        const message = alertBox.textContent;
+        await change({ op: 'run', settings: defaults, steps: [] }, false);
+        warn(message);
+      }
+      main.hidden = false;
+      root.removeAttribute('aria-busy');
+      performance.mark('sim-first-step');
+      if (!last()) say(fmt('ready'));
+    }).catch((err) => {
+      root.removeAttribute('aria-busy');
+      say('');
+      warn(fmt('failed', { error: err.message }));
+    });
+    return started;
+  };
+  // "#main" (the skip link) and other ids of the page are places, not scenarios
+  const isPlace = () => {
+    try { return !!document.getElementById(decodeURIComponent(location.hash.slice(1))); } catch (e) { return false; }
+  };
+  const hasScenario = () => location.hash.length > 1 && !isPlace();
+  $('.sim-start-btn').addEventListener('click', start);
+  if (hasScenario()) start();
+  addEventListener('hashchange', () => {
+    if (!state) { if (hasScenario()) start(); return; }
+    if (location.hash === '#' + state.fragment) return;
+    if (isPlace()) {
+      history.replaceState(history.state, '', '#' + state.fragment);
+      return;
+    }
+    const keep = '#' + state.fragment;
+    change({ op: 'open', fragment: location.hash }, false).then((ok) => {
+      if (!ok) history.replaceState(history.state, '', keep);
+    });
+  });
+
+  // ---- the reader's actions --------------------------------------------------------
+  root.addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (!b || !state) return;
+    if (b.classList.contains('sim-do')) {
+      if (b.getAttribute('aria-disabled') === 'true') {
+        warn(fmt('refused', { reason: b.dataset.reason }));
+        return;
+      }
+      let action = b.dataset.endpoint ? `${b.dataset.endpoint} ${b.dataset.verb}` : b.dataset.verb;
+      if (b.dataset.verb === 'send') {
+        action += ' ' + $(`input[data-bytes="${b.dataset.endpoint}"]`).value.trim();
+      }
+      runSteps([...state.steps, [action]], true);
+    } else if (b.classList.contains('sim-undo')) {
+      runSteps(state.steps.slice(0, -1), false);
+    } else if (b.classList.contains('sim-reset')) {
+      runSteps([], false);
+    } else if (b.classList.contains('sim-branch')) {
+      runSteps(state.steps.slice(0, frame), false);
+    } else if (b.classList.contains('sim-step')) {
+      player.go(+b.dataset.frame, true);
+    } else if (b.classList.contains('sim-copy')) {
+      copy($(b.dataset.copy), b);
+    }
+  });
+
+  const copy = (field, button) => {
+    const done = () => say(fmt('copied'));
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, () => {});
+    } else {
+      done();
+    }
+    button.focus();
+  };
+
+  $('.sim-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.target, el = form.elements;
+    const num = (v) => (/^\d{1,12}$/.test(v.trim()) ? Number(v.trim()) : v);
+    const settings = { isn: {} };
+    for (const r of ROLES) {
+      settings[r] = { name: el[r].value, ip: el[`${r}_ip`].value.trim(),
+        port: num(el[`${r}_port`].value), delayed_ack: el[`${r}_delayed_ack`].checked };
+      settings.isn[r] = num(el[`${r}_isn`].value);
+    }
+    const error = $('.sim-form-error');
+    ask({ op: 'run', settings, steps: state.steps }).then((answer) => {
+      error.hidden = answer.ok;
+      error.textContent = answer.ok ? '' : answer.error;
+      if (answer.ok) show(answer, false);
+    }, (err) => warn(fmt('failed', { error: err.message })));
+  });
+
+  const exportPanel = $('.sim-export');
+  const refreshExport = () => {
+    ask({ op: 'export', settings: state.settings, steps: state.steps }).then((answer) => {
+      if (!answer.ok) return;
+      $('.sim-yaml').value = answer.yaml;
+      $('.sim-json').value = answer.json;
+    }, () => {});
+  };
+  exportPanel.addEventListener('toggle', () => { if (exportPanel.open && state) refreshExport(); });
+})();

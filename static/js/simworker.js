@@ -1,0 +1,42 @@
+/* stepwise simulator worker: runs the site's own Python TCP model (stepwise.playground)
+   under Pyodide, off the page's main thread, so the page never freezes.
+
+   Started by static/js/simulator.js as a module worker. Messages in:
+     { id, init: { runtime, bundle } }  load Pyodide from `runtime` (a folder URL of this
+                                        site) and our packed Python from `bundle` (a zip)
+     { id, request }                    a JSON request for stepwise.playground.handle
+   Messages out: { id, ready: true } | { id, response } (JSON text) | { id, failed }.
+   Every URL is this site's own: nothing is fetched from anywhere else. */
+let handle = null;
+let loading = null;
+
+const load = async ({ runtime, bundle }) => {
+  const { loadPyodide } = await import(new URL('pyodide.mjs', runtime).href);
+  const [pyodide, zip] = await Promise.all([
+    // the model prints nothing; anything Python would print is a bug worth seeing
+    loadPyodide({ indexURL: runtime, stdout: () => {}, stderr: (m) => console.warn(m) }),
+    fetch(bundle).then((r) => {
+      if (!r.ok) throw new Error(`${bundle}: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }),
+  ]);
+  pyodide.unpackArchive(zip, 'zip', { extractDir: '/home/pyodide/stepwise-sim' });
+  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/stepwise-sim')");
+  handle = pyodide.pyimport('stepwise.playground').handle;
+};
+
+self.onmessage = async (event) => {
+  const { id, init, request } = event.data || {};
+  try {
+    if (init) {
+      loading = loading || load(init);
+      await loading;
+      self.postMessage({ id, ready: true });
+      return;
+    }
+    if (!handle) await loading;
+    self.postMessage({ id, response: handle(request) });
+  } catch (err) {
+    self.postMessage({ id, failed: String((err && err.message) || err) });
+  }
+};
