@@ -361,6 +361,10 @@ def lesson_fragments(settings: Settings, steps: Sequence[Sequence[str]],
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(?: [A-Za-z0-9_.\-]+)*")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+#: what a double-quoted YAML scalar cannot hold as it is: characters YAML refuses (DEL,
+#: C1 controls, U+FFFE) and those it reads as line breaks (NEL, U+2028, U+2029)
+_UNPRINTABLE = re.compile(
+    r"[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 #: YAML 1.1 words that a plain scalar would turn into a boolean or null
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "none", "~"}
 
@@ -374,7 +378,8 @@ def _scalar(value: str | int | bool) -> str:
         return str(value)
     if (_PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS) or _IPV4.fullmatch(value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                            json.dumps(value, ensure_ascii=False))
 
 
 def _endpoint_yaml(ep: EndpointSettings) -> str:

@@ -1,0 +1,218 @@
+"""The simulator in the build: the Python packed for the browser, the runtime copied into
+the output, the simulator page's settings and errors, a build without the runtime, the
+lessons' "explore from here" links, and incremental rebuilds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+from stepwise.playground import handle, settings_json
+from stepwise.project import Project
+from stepwise.scenario import EndpointSettings, Settings
+from stepwise.simulator import BundleError, find_runtime, modules, pack
+from stepwise.site import SiteBuild
+
+REPO = Path(__file__).resolve().parent.parent
+RUNTIME = REPO / "node_modules" / "pyodide"
+needs_runtime = pytest.mark.skipif(
+    find_runtime(REPO)[0] is None, reason="no Pyodide runtime: run `npm ci` (make test does)")
+
+SIMULATOR = """\
+---
+title: Playground
+layout: simulator
+simulation:
+  model: tcp
+  client: {name: curl, ip: 10.0.0.5, port: 41000}
+  server: {name: nginx, ip: 10.0.0.80, port: 443}
+  isn: {client: 1000, server: 5000}
+---
+Drive the model.
+"""
+LESSON = """\
+---
+title: Handshake
+layout: lesson
+simulation:
+  model: tcp
+  client: {name: curl, ip: 10.0.0.5}
+  server: {name: nginx, ip: 10.0.0.80, port: 443}
+steps:
+  - {title: listen, do: [server listen]}
+  - {title: connect, do: [client connect, deliver]}
+---
+Text.
+"""
+
+
+def with_runtime(project) -> None:
+    """Give a test project the repository's runtime, as `npm ci` would."""
+    (project.root / "node_modules").symlink_to(REPO / "node_modules")
+
+
+# -- the Python the browser runs -----------------------------------------------------
+
+
+def test_the_browser_gets_the_model_and_nothing_of_the_site() -> None:
+    names = set(modules())
+    assert {"stepwise.playground", "stepwise.scenario", "stepwise.tcp",
+            "stepwise.tcp.network"} <= names
+    for site_module in ("stepwise.trace", "stepwise.errors", "stepwise.compile",
+                        "stepwise.markdown", "stepwise.capture", "stepwise.build"):
+        assert site_module not in names
+
+
+def test_a_module_that_needs_a_library_cannot_be_packed() -> None:
+    # the build's trace compiler reads packet captures with dpkt: not for the browser
+    with pytest.raises(BundleError, match="stepwise.capture imports dpkt"):
+        modules("stepwise.trace")
+
+
+def test_the_packed_archive_runs_alone(tmp_path: Path) -> None:
+    """The zip, on a bare interpreter (-I -S: no site-packages, so no Jinja, markdown-it,
+    PyYAML or the installed stepwise), answers as the installed package does."""
+    data = pack()
+    assert pack() == data  # the same bytes every time: builds are reproducible
+    archive = tmp_path / "stepwise.zip"
+    archive.write_bytes(data)
+    assert all(name.startswith("stepwise/") and name.endswith(".py")
+               for name in zipfile.ZipFile(BytesIO(data)).namelist())
+    defaults = settings_json(Settings(EndpointSettings("a", "10.0.0.1", 1000),
+                                      EndpointSettings("b", "10.0.0.2", 80),
+                                      {"client": 1, "server": 2}))
+    request = json.dumps({"op": "open", "defaults": defaults,
+                          "fragment": "#do=server%20listen;client%20connect,deliver;drop"})
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import stepwise.playground as p; "
+            "print(p.handle(sys.argv[2])); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('yaml', 'jinja2', 'markdown_it', 'dpkt', 'pygments')))")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(archive), request],
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    answer, imported = out.splitlines()
+    assert json.loads(answer) == json.loads(handle(request))
+    assert imported == "[]"
+
+
+# -- the build -----------------------------------------------------------------------
+
+
+@needs_runtime
+def test_the_build_writes_the_runtime_and_links_the_lessons(make_project) -> None:
+    project = make_project({"linux/sim.md": SIMULATOR, "linux/how/tcp-handshake.md": LESSON})
+    with_runtime(project)
+    result = project.build(search=False)
+    assert not [w for w in result.warnings if "simulator" in w]
+    version = json.loads((RUNTIME / "package.json").read_text())["version"]
+    runtime = project.out / "static" / "pyodide" / version
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
+        assert (runtime / name).read_bytes() == (RUNTIME / name).read_bytes()
+    lock = json.loads((runtime / "pyodide-lock.json").read_text())
+    assert lock["packages"] == {} and lock["info"]["python"].startswith("3.")
+    bundles = list((project.out / "static" / "sim").glob("stepwise-*.zip"))
+    assert [b.read_bytes() for b in bundles] == [pack()]
+
+    page = project.page("linux/sim")
+    assert f'data-bundle="../../static/sim/{bundles[0].name}"' in page
+    assert f'data-runtime="../../static/pyodide/{version}/"' in page
+    assert 'data-worker="../../static/js/simworker.js"' in page
+    settings = json.loads(page.split("data-settings='", 1)[1].split("'", 1)[0])
+    assert settings == {"client": {"name": "curl", "ip": "10.0.0.5", "port": 41000,
+                                   "delayed_ack": False},
+                        "server": {"name": "nginx", "ip": "10.0.0.80", "port": 443,
+                                   "delayed_ack": False},
+                        "isn": {"client": 1000, "server": 5000}}
+    lesson = project.page("linux/how/tcp-handshake")
+    links = [part.split('"', 1)[0] for part in lesson.split('class="pl-step-explore" href="')[1:]]
+    assert len(links) == 2
+    assert links[1].startswith("../../sim/index.html#client=curl&amp;client_ip=10.0.0.5&amp;")
+    assert links[1].endswith("do=server%20listen;client%20connect,deliver")
+
+
+def test_without_the_runtime_the_site_builds_and_says_so(make_project) -> None:
+    project = make_project({"linux/sim.md": SIMULATOR, "linux/how/tcp-handshake.md": LESSON})
+    result = project.build(search=False)
+    assert result.warnings == [
+        "content/linux/sim.md:3: the simulator cannot run in this build: no Pyodide runtime in "
+        "node_modules/pyodide/; install it with `npm ci` (make build does this when npm is on "
+        "the machine); the page tells its readers so, and lessons show no 'explore from here' "
+        "links"]
+    assert "The simulator is not available in this build" in project.page("linux/sim")
+    assert "simulator.js" not in project.page("linux/sim")
+    assert "pl-explore" not in project.page("linux/how/tcp-handshake")
+    assert not (project.out / "static" / "pyodide").exists()
+    # --strict makes it an error, as for any warning
+    from stepwise.errors import ErrorList
+    with pytest.raises(ErrorList):
+        project.build(search=False, strict=True, cache=False)
+
+
+def test_a_site_without_a_simulator_page_gets_no_runtime(make_project) -> None:
+    project = make_project()
+    with_runtime(project)
+    result = project.build(search=False)
+    assert result.warnings == []
+    assert not (project.out / "static" / "pyodide").exists()
+    assert "pl-explore" not in project.page("linux/how/tcp-handshake")
+
+
+@pytest.mark.parametrize(("front", "error"), [
+    ("title: P\nlayout: simulator\n",
+     "content/linux/sim.md:3: a simulator page needs 'simulation:', the settings it opens "
+     "with, e.g. simulation: {model: tcp, client: {name: curl, ip: 10.0.0.5}, server: "
+     "{name: nginx, ip: 10.0.0.80, port: 443}}"),
+    ("title: P\nlayout: simulator\nsimulation:\n  model: tcp\n  client: {name: c, ip: 10.0.0.1}\n"
+     "  server: {name: s, ip: 10.0.0.2, port: 70000}\n",
+     "content/linux/sim.md:7: simulation.server.port must be an integer from 1 to 65535, got "
+     "70000"),
+    ("title: P\nlayout: simulator\nsimulation:\n  model: tcp\n  capture: x.pcap\n"
+     "  client: {name: c, ip: 10.0.0.1}\n  server: {name: s, ip: 10.0.0.2, port: 80}\n",
+     "content/linux/sim.md:6: unknown key 'capture' in simulation; known keys: model, client, "
+     "server, isn"),
+    (SIMULATOR.split("---\n")[1] + "steps:\n  - {title: x, do: [server listen]}\n",
+     "content/linux/sim.md:10: a simulator page opens with no steps: remove 'steps:' (link a "
+     "scenario instead: the simulator's URL with #do=server%20listen;client%20connect)"),
+])
+def test_a_simulator_page_with_bad_settings_is_a_located_error(make_project, front: str,
+                                                                 error: str) -> None:
+    from stepwise.errors import ErrorList
+
+    project = make_project({"linux/sim.md": f"---\n{front}---\nText.\n"})
+    with pytest.raises(ErrorList) as caught:
+        project.build(search=False)
+    assert [str(e) for e in caught.value] == [error]
+
+
+@needs_runtime
+def test_a_simulator_page_added_while_serving_links_the_lessons(make_project) -> None:
+    """The lessons' links follow the simulator page: added, moved, removed."""
+    project = make_project({"linux/how/tcp-handshake.md": LESSON})
+    with_runtime(project)
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    lesson = "linux/how/tcp-handshake/index.html"
+    assert b"pl-explore" not in build.outputs[lesson]
+
+    def fresh() -> dict[str, bytes]:
+        again = SiteBuild(Project.at(project.root))
+        again.full()
+        return again.outputs
+
+    sim = project.write("linux/sim.md", SIMULATOR)
+    build.update()
+    assert b'href="../../sim/index.html#client=curl' in build.outputs[lesson]
+    assert build.outputs == fresh()
+    sim.rename(sim.with_name("playground.md"))
+    build.update()
+    assert b'href="../../playground/index.html#client=curl' in build.outputs[lesson]
+    assert build.outputs == fresh()
+    (sim.with_name("playground.md")).unlink()
+    build.update()
+    assert b"pl-explore" not in build.outputs[lesson]
+    assert build.outputs == fresh()
