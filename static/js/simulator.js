@@ -326,10 +326,13 @@
 
   const exportPanel = $('.sim-export');
   const refreshExport = () => {
+    const fragment = state.fragment;
     ask({ op: 'export', settings: state.settings, steps: state.steps }).then((answer) => {
       if (!answer.ok) return;
       $('.sim-yaml').value = answer.yaml;
       $('.sim-json').value = answer.json;
+      // which scenario the texts show (the export may lag a quick click behind)
+      exportPanel.dataset.fragment = fragment;
     }, () => {});
   };
   exportPanel.addEventListener('toggle', () => { if (exportPanel.open && state) refreshExport(); });
