@@ -53,10 +53,13 @@ $(BENCH_STAMP):
 	$(BENCH_VENV)/bin/python -m pip install --quiet $(BENCH_TOOLS)
 	touch $(BENCH_STAMP)
 
-# page weight of the built site, then stepwise against MkDocs, Hugo and the floor on a
-# generated 1,000-page site (bench/README.md); not part of `make test`
-bench: build $(BENCH_STAMP)
+# page weight of the built site (a lesson, the simulator before Start), the simulator in
+# Chromium (bytes on Start, time to the first step), then stepwise against MkDocs, Hugo
+# and the floor on a generated 1,000-page site (bench/README.md); not part of `make test`
+bench: build $(TEST_STAMP) $(BENCH_STAMP)
 	$(PY) bench/page_weight.py
+	$(PY) bench/page_weight.py site/linux/simulator/tcp-playground/index.html
+	$(PY) bench/simulator.py
 	$(PY) bench/compare.py $(BENCH_ARGS)
 
 clean:
