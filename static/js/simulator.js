@@ -255,8 +255,14 @@
   const hasScenario = () => location.hash.length > 1 && !isPlace();
   $('.sim-start-btn').addEventListener('click', start);
   if (hasScenario()) start();
+  // a link of the page's text opens a scenario: bring the simulator into view
+  const reveal = () => root.scrollIntoView({ block: 'start',
+    behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
   addEventListener('hashchange', () => {
-    if (!state) { if (hasScenario()) start(); return; }
+    if (!state) {
+      if (hasScenario()) { start(); reveal(); }
+      return;
+    }
     if (location.hash === '#' + state.fragment) return;
     if (isPlace()) {
       history.replaceState(history.state, '', '#' + state.fragment);
@@ -266,6 +272,7 @@
     change({ op: 'open', fragment: location.hash }, false).then((ok) => {
       if (!ok) history.replaceState(history.state, '', keep);
     });
+    reveal();
   });
 
   // ---- the reader's actions --------------------------------------------------------
