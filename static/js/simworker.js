@@ -10,7 +10,16 @@
 let handle = null;
 let loading = null;
 
+let failInit = null;
+// Emscripten reports some failures (WebAssembly refused by a Content-Security-Policy
+// header) outside the promise loadPyodide returns: without this the page would wait forever
+self.addEventListener('unhandledrejection', (e) => {
+  if (failInit) failInit(e.reason);
+});
+
 const load = async ({ runtime, bundle }) => {
+  // an empty module: refused at once where the site's policy forbids WebAssembly
+  await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
   const { loadPyodide } = await import(new URL('pyodide.mjs', runtime).href);
   const [pyodide, zip] = await Promise.all([
     // the model prints nothing; anything Python would print is a bug worth seeing
@@ -29,7 +38,8 @@ self.onmessage = async (event) => {
   const { id, init, request } = event.data || {};
   try {
     if (init) {
-      loading = loading || load(init);
+      loading = loading || Promise.race([
+        load(init), new Promise((resolve, reject) => { failInit = reject; })]);
       await loading;
       self.postMessage({ id, ready: true });
       return;
