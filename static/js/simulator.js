@@ -202,8 +202,14 @@
     }
   };
 
-  // Ask for a scenario; on refusal, say why and keep the one shown.
+  // Ask for a scenario; on refusal, say why and keep the one shown. One change at a
+  // time: a click made while the model computes the last one would build on a
+  // scenario about to be replaced, so it is ignored.
+  let changing = false;
   const change = async (request, moving) => {
+    if (changing) return null;
+    changing = true;
+    root.setAttribute('aria-busy', 'true');
     try {
       const answer = await ask(request);
       if (!answer.ok) {
@@ -216,6 +222,9 @@
     } catch (err) {
       warn(fmt('failed', { error: err.message }));
       return false;
+    } finally {
+      changing = false;
+      root.removeAttribute('aria-busy');
     }
   };
   const runSteps = (steps, moving, settings) =>
@@ -270,7 +279,7 @@
     }
     const keep = '#' + state.fragment;
     change({ op: 'open', fragment: location.hash }, false).then((ok) => {
-      if (!ok) history.replaceState(history.state, '', keep);
+      if (ok === false) history.replaceState(history.state, '', keep);
     });
     reveal();
   });
