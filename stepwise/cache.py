@@ -1,8 +1,8 @@
 """The build cache: a rebuild with nothing changed costs a scan, not a build.
 
 After each successful build, ``.stepwise-cache/`` (beside ``site.yaml``) records the
-build's inputs (every file of content/, templates/, static/ and ``site.yaml``, by
-stamp and hash), the options, the version of this package's code, and the id of the
+build's inputs (every file of content/, templates/, static/ and ``site.yaml``, and the
+simulator runtime's ``package.json``, by stamp and hash), the options, the version of this package's code, and the id of the
 output it wrote (also in the output's marker file). The next build with the same
 options first compares: when no input and no line of stepwise changed and the output
 folder still holds that build, there is nothing to do. Anything else runs the full
@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .simulator import RUNTIME_DIR
 from .snapshot import Snapshot, folder_files
 
 CACHE_DIR = ".stepwise-cache"
@@ -36,10 +37,13 @@ def code_version() -> str:
 
 
 def inputs(root: Path, content: Path) -> list[Path]:
-    """Every file a build reads (captures included: they live in content/)."""
+    """Every file a build reads (captures included: they live in content/), and the
+    simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
     config = root / "site.yaml"
+    runtime = root / RUNTIME_DIR / "package.json"
     return ([config] if config.is_file() else []) + folder_files(content) + \
-        folder_files(root / "templates") + folder_files(root / "static")
+        folder_files(root / "templates") + folder_files(root / "static") + \
+        ([runtime] if runtime.is_file() else [])
 
 
 @dataclass

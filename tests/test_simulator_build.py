@@ -216,3 +216,16 @@ def test_a_simulator_page_added_while_serving_links_the_lessons(make_project) ->
     build.update()
     assert b"pl-explore" not in build.outputs[lesson]
     assert build.outputs == fresh()
+
+
+@needs_runtime
+def test_installing_the_runtime_after_a_build_is_a_change(make_project) -> None:
+    """`python build.py build`, then `npm ci`, then a build: not "up to date"."""
+    project = make_project({"linux/sim.md": SIMULATOR})
+    assert project.build(search=False).warnings
+    again = project.build(search=False)
+    assert again.unchanged
+    with_runtime(project)
+    result = project.build(search=False)
+    assert not result.unchanged and not result.warnings
+    assert "simulator.js" in project.page("linux/sim")
