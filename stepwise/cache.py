@@ -2,12 +2,12 @@
 
 After each successful build, ``.stepwise-cache/`` (beside ``site.yaml``) records the
 build's inputs (every file of content/, templates/, static/ and ``site.yaml``, and the
-simulator runtime's ``package.json``, by stamp and hash), the options, the version of this package's code, and the id of the
-output it wrote (also in the output's marker file). The next build with the same
-options first compares: when no input and no line of stepwise changed and the output
-folder still holds that build, there is nothing to do. Anything else runs the full
-build. Deliberately small: it imports nothing heavy, so the check runs before Jinja or
-markdown-it are even loaded.
+simulator runtime's ``package.json``, by stamp and hash), the options, the version of
+this package's code, and the id of the output it wrote (also in the output's marker
+file). The next build with the same options first compares: when no input and no line of
+stepwise changed and the output folder still holds that build, there is nothing to do.
+Anything else runs the full build. Deliberately small: it imports nothing heavy, so the
+check runs before Jinja or markdown-it are even loaded.
 """
 
 from __future__ import annotations

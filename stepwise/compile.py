@@ -12,6 +12,7 @@ import difflib
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 
@@ -21,6 +22,8 @@ from .errors import BuildError, FrontmatterError, LinkError, TraceError, display
 from .links import LinkIndex, relative_url
 from .markdown import Problems, directive_marker, parse, render_tokens
 from .nav import reading_minutes
+from .scenario import ScenarioError
+from .simulator import SIMULATOR_LAYOUT
 
 
 def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[BuildError]]:
@@ -93,7 +96,10 @@ class PageCompiler:
         self._note_ref(ref)
         try:
             target, anchor = self.links.resolve(ref, here=self.page)
-            self.links.check_anchor(target, anchor, ref)
+            if target.layout == SIMULATOR_LAYOUT and anchor is not None and "=" in anchor:
+                anchor = self.scenario_anchor(target, anchor, ref)
+            else:
+                self.links.check_anchor(target, anchor, ref)
         except LinkError as err:
             problems.errors.append((meta.get("line"), err.message))
             return escape(meta["label"] or ref)
@@ -111,6 +117,31 @@ class PageCompiler:
         return (f'<a class="wikilink" href="{escape(href)}" '
                 f'data-ref="{escape(self.links.shortest_ref(target))}" '
                 f'data-preview-title="{escape(preview)}"{desc}>{escape(label)}</a>')
+
+    @staticmethod
+    def scenario_anchor(simulator: Page, anchor: str, ref: str) -> str:
+        """A wiki-link into the simulator with a scenario (``[[tcp-playground#do=server
+        listen;client connect|try it]]``): the scenario must open on that page, with
+        its settings; returns the fragment as the URL carries it.
+
+        Raises:
+            LinkError: the simulator would refuse the scenario (its own message).
+        """
+        from .playground import parse_fragment, run
+        from .trace import simulator_settings
+
+        try:
+            settings = simulator_settings(simulator.meta.get("simulation"),
+                                          seed=simulator.refpath or simulator.slug)
+        except TraceError:
+            pass  # the simulator page reports its own settings
+        else:
+            try:
+                run(parse_fragment(anchor, settings))
+            except ScenarioError as err:
+                raise LinkError(f"[[{ref}]]: the simulator cannot open this scenario: "
+                                f"{err.message}") from None
+        return quote(anchor, safe="=&;,:%+@/")
 
     def render_markdown(self, text: str, first_line: int, *, inline: bool = False,
                         exact_lines: bool = True) -> tuple[str, list[str]]:
@@ -173,7 +204,7 @@ class PageCompiler:
         meta = self.page.meta
         if {"simulation", "steps"} & self.page.invalid:
             return  # its type error is reported; a trace error would say it again
-        if self.page.layout == "simulator":
+        if self.page.layout == SIMULATOR_LAYOUT:
             self.compile_simulator()
             return
         if "simulation" not in meta and "steps" not in meta:

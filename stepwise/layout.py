@@ -32,6 +32,7 @@ from .nav import (
 from .project import Project
 from .render import create_environment, load_template, render_template, script_json
 from .simulator import (
+    SIMULATOR_LAYOUT,
     WORKER,
     Runtime,
     bundle_path,
@@ -43,8 +44,6 @@ from .simulator import (
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
-#: The layout of the page where readers drive the model themselves.
-SIMULATOR_LAYOUT = "simulator"
 
 
 def simulator_page(pages: list[Page]) -> Page | None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import util
 from pathlib import Path, PurePosixPath
 
+#: The layout of the page where readers drive the model themselves.
+SIMULATOR_LAYOUT = "simulator"
 #: The module the browser imports; the packed archive holds what it needs.
 ENTRY = "stepwise.playground"
 #: Where the runtime comes from, relative to the project folder.

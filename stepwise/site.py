@@ -37,7 +37,7 @@ from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, display_path
-from .layout import SIMULATOR_LAYOUT, SiteRenderer, simulator_page
+from .layout import SiteRenderer, simulator_page
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
@@ -45,7 +45,7 @@ from .output import OutputStage
 from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
-from .simulator import find_runtime
+from .simulator import SIMULATOR_LAYOUT, find_runtime
 from .snapshot import Snapshot, folder_files
 
 
@@ -555,9 +555,11 @@ class SiteBuild:
 
 def _link_facet(page: Page) -> tuple[Any, ...]:
     """What a wiki-link to ``page`` shows: URL, title, headings (ids and text, for
-    ``#anchor`` labels and previews), description (the preview), draft flag."""
+    ``#anchor`` labels and previews), description (the preview), draft flag; for a
+    simulator page, its settings (a link's scenario is checked against them)."""
+    settings = page.meta.get("simulation") if page.layout == SIMULATOR_LAYOUT else None
     return (page.url, page.slug, page.title, tuple(page.headings), page.description,
-            page.draft)
+            page.draft, repr(settings))
 
 
 def _render_facet(page: Page) -> tuple[Any, ...]:

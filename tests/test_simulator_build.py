@@ -229,3 +229,60 @@ def test_installing_the_runtime_after_a_build_is_a_change(make_project) -> None:
     result = project.build(search=False)
     assert not result.unchanged and not result.warnings
     assert "simulator.js" in project.page("linux/sim")
+
+
+def test_a_wiki_link_can_open_a_scenario(make_project) -> None:
+    project = make_project({"linux/sim.md": SIMULATOR, "linux/how/x.md": (
+        "---\ntitle: X\n---\nTry [[sim#do=server listen;client connect,deliver|the open]],\n"
+        "or [[sim#server_port=80&do=client connect;deliver;deliver]].\n")})
+    project.build(search=False)
+    page = project.page("linux/how/x")
+    assert ('href="../../sim/index.html#do=server%20listen;client%20connect,deliver"'
+            in page)
+    assert 'href="../../sim/index.html#server_port=80&amp;do=client%20connect;deliver;deliver"'\
+        in page
+
+
+@pytest.mark.parametrize(("link", "error"), [
+    ("[[sim#do=client conect]]", "[[sim#do=client conect]]: the simulator cannot open this "
+     "scenario: step 1: unknown action 'client conect': an action is 'client VERB' or 'server "
+     "VERB' with VERB one of listen, connect, send BYTES, close, abort, timeout; or the "
+     "network's deliver or drop; did you mean 'client connect'?"),
+    ("[[sim#do=deliver|x]]", "[[sim#do=deliver]]: the simulator cannot open this scenario: "
+     "step 1 ('deliver'): nothing in flight to deliver: every segment sent so far has been "
+     "delivered or dropped; remove this action, or have an endpoint send something first"),
+    ("[[sim#server_port=0]]", "[[sim#server_port=0]]: the simulator cannot open this "
+     "scenario: server_port must be an integer from 1 to 65535, got 0"),
+    ("[[sim#intro]]", "[[sim#intro]]: content/linux/sim.md has no heading #intro; it has no "
+     "headings"),
+])
+def test_a_scenario_link_the_simulator_would_refuse_fails_the_build(make_project, link: str,
+                                                                      error: str) -> None:
+    from stepwise.errors import ErrorList
+
+    project = make_project({"linux/sim.md": SIMULATOR,
+                            "linux/how/x.md": f"---\ntitle: X\n---\n\nSee {link}.\n"})
+    with pytest.raises(ErrorList) as caught:
+        project.build(search=False)
+    assert [str(e) for e in caught.value] == [f"content/linux/how/x.md:5: {error}"]
+
+
+def test_a_scenario_link_follows_the_simulators_settings(make_project) -> None:
+    """The scenario is checked against the simulator's settings: when they change, a
+    rebuild checks the links again, as a clean build would."""
+    from stepwise.errors import ErrorList
+
+    delayed = SIMULATOR.replace("port: 443}", "port: 443, delayed_ack: true}")
+    sim = "linux/sim.md"
+    project = make_project({sim: delayed, "linux/how/x.md": (
+        "---\ntitle: X\n---\n[[sim#do=server listen;client connect;deliver;deliver;deliver;"
+        "client send 10;deliver;server timeout|the delayed ACK]]\n")})
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    project.write(sim, SIMULATOR)  # no delayed ACK: no timer for 'server timeout'
+    with pytest.raises(ErrorList) as incremental:
+        build.update()
+    with pytest.raises(ErrorList) as fresh:
+        SiteBuild(Project.at(project.root)).full()
+    assert [str(e) for e in incremental.value] == [str(e) for e in fresh.value]
+    assert "server: no timer is running in state ESTABLISHED" in str(fresh.value)
