@@ -25,7 +25,7 @@ import copy
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -65,20 +65,33 @@ _SETTING_PATHS: dict[str, tuple[str, str, str]] = {
                          ("_isn", ("simulation", "isn", role)))
 }
 _LABELS: dict[KeyPath, str] = {path: key for key, path in _SETTING_PATHS.items()}
-_LABELS.update({("simulation", role, "delayed_ack"): "delayed_ack" for role in ROLES})
+_LABELS.update({("simulation", role, "delayed_ack"): f"{role}_delayed_ack" for role in ROLES})
 
 
 def _label(keypath: KeyPath) -> str:
-    """How a message names a setting: by its URL key (``client_port``), which is also
-    the name of its field in the page's settings form."""
+    """How a message about the URL names a setting: by its key (``client_port``)."""
     if keypath in _LABELS:
         return _LABELS[keypath]
     return " ".join(str(k) for k in keypath[1:]) or "the settings"
 
 
-def settings_from_json(data: Any) -> Settings:
+_FIELDS = {"": "name", "_ip": "address", "_port": "port", "_isn": "ISN",
+           "_delayed_ack": "delayed ACK"}
+
+
+def form_label(keypath: KeyPath) -> str:
+    """How a message about the settings form names a field: ``the client's port``."""
+    key = _label(keypath)
+    role, _, rest = key.partition("_")
+    if role not in ROLES:
+        return key
+    return f"the {role}'s {_FIELDS.get('_' + rest if rest else '', rest)}"
+
+
+def settings_from_json(data: Any, label: Callable[[KeyPath], str] = _label) -> Settings:
     """Settings from their JSON form (:func:`settings_json`): the page's defaults or
-    the reader's settings form.
+    the reader's settings form (``label``: how messages name a setting, by default by
+    its URL key; :func:`form_label` for the form).
 
     Raises:
         ScenarioError: a missing or malformed value (``client_port must be an integer
@@ -88,14 +101,16 @@ def settings_from_json(data: Any) -> Settings:
         raise ScenarioError("the settings must be a mapping of client, server and isn")
     simulation = {key: data[key] for key in ("client", "server", "isn") if key in data}
     for role in ROLES:
-        if "isn" not in simulation or role not in simulation["isn"]:
-            raise ScenarioError(f"{role}_isn is missing: give an integer from 0 to "
-                                f"4294967295", ("simulation", "isn", role))
+        isn = ("simulation", "isn", role)
+        if not isinstance(simulation.get("isn"), Mapping) or role not in simulation["isn"]:
+            raise ScenarioError(f"{label(isn)} is missing: give an integer from 0 to "
+                                f"4294967295", isn)
         endpoint = simulation.get(role)
+        port = ("simulation", role, "port")
         if isinstance(endpoint, Mapping) and "port" not in endpoint:
-            raise ScenarioError(f"{role}_port is missing: give an integer from 1 to 65535",
-                                ("simulation", role, "port"))
-    return parse_settings(simulation, "", label=_label)
+            raise ScenarioError(f"{label(port)} is missing: give an integer from 1 to 65535",
+                                port)
+    return parse_settings(simulation, "", label=label)
 
 
 def settings_json(settings: Settings) -> dict[str, Any]:
@@ -429,7 +444,8 @@ def _scenario(request: Mapping[str, Any]) -> Scenario:
         if not isinstance(fragment, str):
             raise ScenarioError("the URL fragment must be a string")
         return parse_fragment(fragment, defaults)
-    settings = settings_from_json(request["settings"]) if "settings" in request else defaults
+    settings = (settings_from_json(request["settings"], form_label) if "settings" in request
+                else defaults)
     return Scenario(settings, parse_steps(request.get("steps", [])))
 
 

@@ -245,7 +245,7 @@ def test_handle_answers_json() -> None:
     assert json.loads(handle('{"op": "fly"}')) == {"ok": False, "error": "unknown request 'fly'"}
     bad = dict(defaults, client=dict(defaults["client"], port=0))
     assert json.loads(handle(json.dumps({"op": "run", "defaults": defaults, "settings": bad})))\
-        == {"ok": False, "error": "client_port must be an integer from 1 to 65535, got 0"}
+        == {"ok": False, "error": "the client's port must be an integer from 1 to 65535, got 0"}
 
 
 def test_settings_round_trip() -> None:

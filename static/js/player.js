@@ -34,6 +34,8 @@
       ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
     const fmt = (s, o) => s.replace(/\{(\w+)\}/g, (m, k) => (k in o ? o[k] : m));
     const reduced = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
+    // an address with its port as people write it: [2001:db8::1]:443 for IPv6
+    const hostPort = (ip, port) => (String(ip).includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
     // An arrival may be given as a segment id or a partial object (byId: segments by id).
     const rowsOf = (s) => [
@@ -148,7 +150,7 @@
         h += `<g class="pl-ep pl-${w}">` +
           `<text class="pl-role" x="${x}" y="14" text-anchor="middle">${esc(T(w === 'client' ? 'Client' : 'Server'))}</text>` +
           `<text class="pl-name" x="${x}" y="32" text-anchor="middle">${esc(e.name)}</text>` +
-          `<text class="pl-addr" x="${x}" y="48" text-anchor="middle">${esc(e.ip)}:${esc(e.port)}</text>` +
+          `<text class="pl-addr" x="${x}" y="48" text-anchor="middle">${esc(hostPort(e.ip, e.port))}</text>` +
           `<line class="pl-life" x1="${x}" y1="88" x2="${x}" y2="${L.end}"/>` +
           badge(w, x, (moving ? prev : s).states[w]) +
           timersOf(s, w).map((t, k) => timer(t, x, L.end + 14 + k * 20, side)).join('') + '</g>';

@@ -20,8 +20,11 @@
   const ROLES = ['client', 'server'];
   const VARS = ['ISS', 'IRS', 'SND.UNA', 'SND.NXT', 'RCV.NXT'];
 
+  // at the top: loading, and what is wrong with a scenario; by the buttons: what the
+  // last action did, and why the model refuses one (where the reader's eyes are)
   const app = $('.sim-app'), status = $('.sim-status'), alertBox = $('.sim-alert'),
-    main = $('.sim-main'), startBox = $('.sim-start');
+    main = $('.sim-main'), startBox = $('.sim-start'), feedback = $('.sim-feedback'),
+    why = $('.sim-why');
   $('.sim-nojs').hidden = true;
   app.hidden = false;
 
@@ -30,6 +33,13 @@
     alertBox.textContent = text;
     alertBox.hidden = !text;
   };
+  const refuse = (text) => {
+    why.textContent = text;
+    why.hidden = !text;
+    if (text) why.scrollIntoView({ block: 'nearest' });
+  };
+  // an address with its port, as a reader writes it: [2001:db8::1]:443
+  const hostPort = (ip, port) => (String(ip).includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
   if (location.protocol === 'file:') {
     startBox.hidden = true;
     warn(fmt('from_file'));
@@ -99,13 +109,14 @@
     if (earlier) {
       $('.sim-earlier-text').textContent = fmt('earlier', { n: frame, total: last() });
       $('.sim-branch').textContent = fmt('branch', { n: frame });
+      $('.sim-to-last').textContent = fmt('to_last', { total: last() });
     }
     for (const c of state.choices) {
       const sel = c.endpoint ? `.sim-do[data-endpoint="${c.endpoint}"][data-verb="${c.verb}"]`
         : `.sim-do[data-verb="${c.verb}"]:not([data-endpoint])`;
       const b = $(sel);
       if (!b) continue;
-      const reason = earlier ? fmt('earlier', { n: frame, total: last() }) : c.reason;
+      const reason = earlier ? fmt('earlier_refused', { n: frame, total: last() }) : c.reason;
       b.setAttribute('aria-disabled', String(!!reason));
       b.dataset.reason = reason || '';
       if (reason) b.title = reason; else b.removeAttribute('title');
@@ -179,7 +190,7 @@
       form.elements[`${r}_port`].value = ep.port;
       form.elements[`${r}_isn`].value = state.settings.isn[r];
       form.elements[`${r}_delayed_ack`].checked = ep.delayed_ack;
-      $(`.sim-${r} .sim-name`).textContent = `${ep.name} ${ep.ip}:${ep.port}`;
+      $(`.sim-${r} .sim-name`).textContent = `${ep.name} ${hostPort(ep.ip, ep.port)}`;
     }
   };
 
@@ -194,12 +205,11 @@
     if (location.hash !== hash) history.replaceState(history.state, '', hash);
     $('.sim-link').value = location.href;
     if (exportPanel.open) refreshExport();
-    const n = answer.steps.length;
-    if (n) {
-      const s = answer.trace.steps[n - 1], e = answer.trace.endpoints;
-      say(fmt('announce', { n, title: s.title, client: e.client.name, server: e.server.name,
-        client_state: s.states.client, server_state: s.states.server }));
-    }
+    const n = answer.steps.length, e = answer.trace.endpoints;
+    const s = n ? answer.trace.steps[n - 1] : answer.start;
+    feedback.textContent = fmt(n ? 'announce' : 'announce_start', {
+      n, title: s.title, client: e.client.name, server: e.server.name,
+      client_state: s.states.client, server_state: s.states.server });
   };
 
   // Ask for a scenario; on refusal, say why and keep the one shown. One change at a
@@ -217,6 +227,7 @@
         return false;
       }
       warn('');
+      refuse('');
       show(answer, moving);
       return true;
     } catch (err) {
@@ -249,7 +260,7 @@
       main.hidden = false;
       root.removeAttribute('aria-busy');
       performance.mark('sim-first-step');
-      if (!last()) say(fmt('ready'));
+      say(last() ? '' : fmt('ready'));
     }).catch((err) => {
       root.removeAttribute('aria-busy');
       say('');
@@ -290,7 +301,7 @@
     if (!b || !state) return;
     if (b.classList.contains('sim-do')) {
       if (b.getAttribute('aria-disabled') === 'true') {
-        warn(fmt('refused', { reason: b.dataset.reason }));
+        refuse(fmt('refused', { reason: b.dataset.reason }));
         return;
       }
       let action = b.dataset.endpoint ? `${b.dataset.endpoint} ${b.dataset.verb}` : b.dataset.verb;
@@ -304,20 +315,30 @@
       runSteps([], false);
     } else if (b.classList.contains('sim-branch')) {
       runSteps(state.steps.slice(0, frame), false);
+    } else if (b.classList.contains('sim-to-last')) {
+      player.go(last(), false);
     } else if (b.classList.contains('sim-step')) {
       player.go(+b.dataset.frame, true);
+      $('figure.player').scrollIntoView({ block: 'nearest' });
     } else if (b.classList.contains('sim-copy')) {
       copy($(b.dataset.copy), b);
     }
   });
 
+  // the clipboard API needs a secure context (https, localhost); elsewhere the text is
+  // selected for the reader to copy, and the page says so rather than claim it copied
   const copy = (field, button) => {
-    const done = () => say(fmt('copied'));
+    const note = (key) => { button.nextElementSibling.textContent = fmt(key); };
     field.select();
+    const byHand = () => {
+      let ok = false;
+      try { ok = document.execCommand('copy'); } catch (e) { /* not allowed */ }
+      note(ok ? 'copied' : 'copy_by_hand');
+    };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(done, () => {});
+      navigator.clipboard.writeText(field.value).then(() => note('copied'), byHand);
     } else {
-      done();
+      byHand();
     }
     button.focus();
   };

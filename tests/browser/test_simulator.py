@@ -150,8 +150,8 @@ def test_the_reader_drives_the_model(site, new_page) -> None:
         page.locator(sel).click()
         steps.append([f"{endpoint} {verb}" if endpoint else verb])
         expect_at(page, Scenario(DEFAULTS, parse_steps(steps)))
-    # the live region says what happened, in words
-    expect(page.locator(".sim-status")).to_have_text(
+    # the live region by the buttons says what happened, in words
+    expect(page.locator(".sim-feedback")).to_have_text(
         "Step 6: deliver. curl: ESTABLISHED; nginx: SYN-RECEIVED.")
     page.locator('input[data-bytes="client"]').fill("300")
     page.locator('.sim-do[data-endpoint="client"][data-verb="send"]').click()
@@ -161,6 +161,13 @@ def test_the_reader_drives_the_model(site, new_page) -> None:
     page.locator('[data-act="prev"]').click()
     expect(page.locator("figure.player")).to_have_attribute("data-step", "6")
     expect(page.locator(".sim-earlier")).to_be_visible()
+    page.locator('.sim-do[data-endpoint="client"][data-verb="close"]').click(force=True)
+    expect(page.locator(".sim-why")).to_have_text(
+        "Not possible now: Actions apply at the last step: go to step 7, or continue from "
+        "step 6.")
+    page.locator(".sim-to-last").click()
+    expect(page.locator("figure.player")).to_have_attribute("data-step", "7")
+    expect(page.locator(".sim-earlier")).to_be_hidden()
     page.locator(".sim-steps .sim-step[data-frame='3']").click()
     expect(page.locator("figure.player")).to_have_attribute("data-step", "3")
     page.locator(".sim-branch").click()
@@ -169,6 +176,8 @@ def test_the_reader_drives_the_model(site, new_page) -> None:
     expect_at(page, Scenario(DEFAULTS, parse_steps(steps[:2])))
     page.locator(".sim-reset").click()
     expect_at(page, Scenario(DEFAULTS))
+    expect(page.locator(".sim-feedback")).to_have_text(
+        "Step 0: before the first action. curl: CLOSED; nginx: CLOSED.")
     clean(watch)
 
 
@@ -190,7 +199,9 @@ def test_a_refused_action_says_why_and_changes_nothing(site, new_page) -> None:
     listen = page.locator('.sim-do[data-endpoint="client"][data-verb="listen"]')
     expect(listen).to_have_attribute("aria-disabled", "true")
     listen.click(force=True)  # a reader may press it anyway
-    expect(page.locator(".sim-alert")).to_have_text(
+    # said by the buttons, where the reader looks, and in view
+    expect(page.locator(".sim-why")).to_be_in_viewport()
+    expect(page.locator(".sim-why")).to_have_text(
         "Not possible now: client: cannot passive OPEN in state SYN-SENT: connection already "
         "exists; an endpoint opens once ('abort' to start over) (RFC 9293 §3.10.1)")
     assert page.evaluate("location.hash") == before
@@ -238,7 +249,7 @@ def test_the_settings_change_the_scenario(site, new_page) -> None:
     form.locator('input[name="server_port"]').fill("70000")
     form.locator('button[type="submit"]').click()
     expect(form.locator(".sim-form-error")).to_have_text(
-        "server_port must be an integer from 1 to 65535, got 70000")
+        "the server's port must be an integer from 1 to 65535, got 70000")
     assert "server_port=443" in page.evaluate("location.hash")
     form.locator('input[name="server_port"]').fill("8080")
     form.locator('input[name="client_isn"]').fill("4294967295")
