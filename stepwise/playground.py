@@ -216,10 +216,11 @@ def parse_fragment(fragment: str, defaults: Settings) -> Scenario:
     if "delayed_ack" in values:
         sides = [s for s in unquote(values["delayed_ack"]).split(",") if s]
         for side in sides:
-            if side not in ROLES and side != "none":
+            if side not in ROLES and side != "none" or (side == "none" and len(sides) > 1):
                 raise ScenarioError(f"delayed_ack in the URL lists the sides that delay "
                                     f"their ACKs: client, server, both separated by a comma, "
-                                    f"or none; got '{side}'")
+                                    f"or none; got '{side[:40]}'"
+                                    + (" with sides" if side == "none" else ""))
         for role in ROLES:
             simulation[role]["delayed_ack"] = role in sides
     settings = settings_from_json(simulation)
@@ -430,7 +431,8 @@ def export_yaml(scenario: Scenario) -> str:
 
 def _nbytes(request: Mapping[str, Any]) -> int:
     value = request.get("nbytes", DEFAULT_SEND_BYTES)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() \
+            and len(value.strip()) <= 6:
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
         raise ScenarioError(f"send takes a byte count from 1 to 65535, got {value!r}")
@@ -487,8 +489,13 @@ def handle(request: str) -> str:
     """
     try:
         data = json.loads(request)
-    except ValueError:
+    except (ValueError, RecursionError):
         return json.dumps({"ok": False, "error": "the request is not JSON"})
     if not isinstance(data, dict):
         return json.dumps({"ok": False, "error": "the request must be a JSON object"})
-    return json.dumps(respond(data), ensure_ascii=False)
+    try:
+        return json.dumps(respond(data), ensure_ascii=False)
+    except Exception as err:  # noqa: BLE001 - the page gets an answer, never a traceback
+        return json.dumps({"ok": False, "error": f"the simulator failed ({type(err).__name__}: "
+                           f"{str(err)[:200]}); this is a bug in stepwise, please report it "
+                           f"with the page's URL"})

@@ -172,6 +172,11 @@ def parse_endpoint(simulation: Mapping[Any, Any], role: str, seed: str, *,
     if not isinstance(name, str) or not name.strip():
         raise fail(f"{label((*where, 'name'))} must be a non-empty string, e.g. name: curl",
                    *where, "name")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800 (YAML refuses them)
+        raise fail(f"{label((*where, 'name'))} holds a character that is not text (a lone "
+                   f"surrogate); remove it", *where, "name") from None
     ip = value["ip"]
     try:
         if not isinstance(ip, str):

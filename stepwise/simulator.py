@@ -74,14 +74,25 @@ def find_runtime(root: Path) -> tuple[Runtime | None, str]:
     """
     folder = root / RUNTIME_DIR
     how = "install it with `npm ci` (make build does this when npm is on the machine)"
-    try:
-        version = json.loads((folder / "package.json").read_text("utf-8"))["version"]
-    except (OSError, ValueError, KeyError, TypeError):
+    if not (folder / "package.json").is_file():
         return None, f"no Pyodide runtime in {RUNTIME_DIR}/; {how}"
+    again = "reinstall it with `npm ci`"
     missing = [name for name in RUNTIME_FILES + ("pyodide-lock.json",)
                if not (folder / name).is_file()]
-    if missing or not isinstance(version, str) or not version.replace(".", "").isalnum():
-        return None, f"the Pyodide runtime in {RUNTIME_DIR}/ is incomplete; {how}"
+    if missing:
+        return None, (f"the Pyodide runtime in {RUNTIME_DIR}/ is incomplete (no "
+                      f"{', '.join(missing)}); {again}")
+    try:
+        version = json.loads((folder / "package.json").read_text("utf-8"))["version"]
+        info = json.loads((folder / "pyodide-lock.json").read_text("utf-8"))["info"]
+        if not isinstance(info, dict) or not isinstance(info.get("python"), str):
+            raise TypeError(info)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, (f"the Pyodide runtime in {RUNTIME_DIR}/ is damaged (its package.json "
+                      f"or pyodide-lock.json cannot be read); {again}")
+    if not isinstance(version, str) or not version.replace(".", "").isalnum():
+        return None, (f"the Pyodide runtime in {RUNTIME_DIR}/ has no usable version in its "
+                      f"package.json ({str(version)[:40]!r}); {again}")
     return Runtime(folder, version), ""
 
 

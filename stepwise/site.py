@@ -310,14 +310,21 @@ class SiteBuild:
                     self._facets[url] = facets
                     self._facets_version += 1
         errors.extend(check_menu(self.config, links))
-        simulator = next((p for p in pages if p.layout == SIMULATOR_LAYOUT), None)
-        if simulator is not None:
+        simulators = [p for p in pages if p.layout == SIMULATOR_LAYOUT]
+        if simulators:
             why = find_runtime(self.project.root)[1]
             if why:  # once, however many simulator pages: the fix is the same
                 warnings.append(BuildError(
                     f"the simulator cannot run in this build: {why}; the page tells its "
                     f"readers so, and lessons show no 'explore from here' links",
-                    simulator.shown, simulator.line_of("layout")))
+                    simulators[0].shown, simulators[0].line_of("layout")))
+            linked = simulator_page(pages)
+            for other in simulators:
+                if linked is not None and other is not linked:
+                    warnings.append(BuildError(
+                        f"lessons' 'explore from here' links open one simulator page, "
+                        f"{linked.shown}, not this one; give one page layout: simulator",
+                        other.shown, other.line_of("layout")))
         if "/" not in by_url:
             errors.append(BuildError("the site needs a front page: add content/_index.md",
                                      display_path(self.project.content)))

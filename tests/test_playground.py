@@ -275,3 +275,54 @@ def test_lesson_fragments_replay_each_step() -> None:
     # way), no link from there on
     trace["steps"][2]["states"] = {"client": "ESTABLISHED", "server": "SYN-RECEIVED"}
     assert lesson_fragments(DEFAULTS, lesson, trace["steps"])[1:] == [fragments[1], None, None]
+
+
+# -- what a tester threw at it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", ["²", "１００", "٣", "1e3", "0x10", "-5", "+5"])
+def test_a_byte_count_is_ascii_digits(count: str) -> None:
+    message = ("step 1: 'client send' needs a byte count from 1 to 65535, e.g. 'client send "
+               f"120', got 'client send {count}'")
+    answer = respond({"op": "run", "defaults": settings_json(DEFAULTS),
+                      "steps": [[f"client send {count}"]]})
+    assert answer == {"ok": False, "error": message}
+    assert respond({"op": "run", "defaults": settings_json(DEFAULTS), "nbytes": count})["ok"] \
+        is False
+
+
+def test_a_huge_action_is_quoted_short() -> None:
+    answer = respond({"op": "open", "defaults": settings_json(DEFAULTS),
+                      "fragment": "#do=client%20sned%20" + "1" * 100_000})
+    assert not answer["ok"] and len(answer["error"]) < 400
+    assert answer["error"].startswith("step 1: unknown action 'client sned 1111")
+    assert "send 1111" not in answer["error"]  # no suggestion of a count it would refuse
+
+
+@pytest.mark.parametrize("request_", [
+    {"op": "run", "defaults": {**settings_json(DEFAULTS), "isn": 5}},
+    {"op": "run", "defaults": {**settings_json(DEFAULTS), "isn": None}},
+    {"op": "run", "defaults": settings_json(DEFAULTS), "settings": {"client": 3}},
+    {"op": "run", "defaults": settings_json(DEFAULTS), "steps": [["deliver"], 7]},
+    {"op": "run", "defaults": settings_json(DEFAULTS), "steps": "deliver"},
+    {"op": "open", "defaults": settings_json(DEFAULTS), "fragment": 12},
+    {"op": "run", "defaults": settings_json(DEFAULTS), "nbytes": 10**30},
+    {"op": "run", "defaults": [], "settings": {}},
+    {"op": "run", "defaults": settings_json(DEFAULTS), "settings": {
+        **settings_json(DEFAULTS), "client": {**settings_json(DEFAULTS)["client"],
+                                              "name": "a\ud800b"}}},
+])
+def test_any_request_gets_an_answer(request_: dict[str, Any]) -> None:
+    answer = json.loads(handle(json.dumps(request_)))
+    assert answer["ok"] is False and answer["error"]
+    assert "bug in stepwise" not in answer["error"]
+
+
+def test_deeply_nested_json_gets_an_answer() -> None:
+    assert json.loads(handle("[" * 100_000 + "]" * 100_000)) == {
+        "ok": False, "error": "the request is not JSON"}
+
+
+def test_no_delayed_ack_and_a_side_at_once_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="got 'none' with sides"):
+        parse_fragment("#delayed_ack=none,client", DEFAULTS)

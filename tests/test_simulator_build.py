@@ -286,3 +286,42 @@ def test_a_scenario_link_follows_the_simulators_settings(make_project) -> None:
         SiteBuild(Project.at(project.root)).full()
     assert [str(e) for e in incremental.value] == [str(e) for e in fresh.value]
     assert "server: no timer is running in state ESTABLISHED" in str(fresh.value)
+
+
+@pytest.mark.parametrize(("lock", "package", "problem"), [
+    ("garbage", '{"version": "1.0.0"}', "is damaged (its package.json or pyodide-lock.json "
+     "cannot be read)"),
+    ("{}", '{"version": "1.0.0"}', "is damaged (its package.json or pyodide-lock.json "
+     "cannot be read)"),
+    ('{"info": 5}', '{"version": "1.0.0"}', "is damaged (its package.json or "
+     "pyodide-lock.json cannot be read)"),
+    ('{"info": {"python": "3.14.2"}}', '{"version": 5}', "has no usable version in its "
+     "package.json ('5')"),
+    (None, '{"version": "1.0.0"}', "is incomplete (no pyodide-lock.json)"),
+])
+def test_a_damaged_runtime_is_a_warning_not_a_crash(make_project, lock: str | None,
+                                                   package: str, problem: str) -> None:
+    project = make_project({"linux/sim.md": SIMULATOR})
+    folder = project.root / "node_modules" / "pyodide"
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_text(package)
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
+        (folder / name).write_bytes(b"x")
+    if lock is not None:
+        (folder / "pyodide-lock.json").write_text(lock)
+    result = project.build(search=False)
+    assert [w.split(": ", 2)[2].split(";")[0] for w in result.warnings] == [
+        f"the Pyodide runtime in node_modules/pyodide/ {problem}"]
+    assert "not available in this build" in project.page("linux/sim")
+
+
+@needs_runtime
+def test_two_simulator_pages_say_which_one_lessons_open(make_project) -> None:
+    project = make_project({"linux/sim.md": SIMULATOR, "linux/aaa.md": SIMULATOR,
+                            "linux/how/tcp-handshake.md": LESSON})
+    with_runtime(project)
+    result = project.build(search=False)
+    assert result.warnings == [
+        "content/linux/sim.md:3: lessons' 'explore from here' links open one simulator page, "
+        "content/linux/aaa.md, not this one; give one page layout: simulator"]
+    assert 'href="../../aaa/index.html#client=' in project.page("linux/how/tcp-handshake")

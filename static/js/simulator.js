@@ -89,6 +89,11 @@
   };
 
   // ---- what is shown ---------------------------------------------------------------
+  const form = $('.sim-form'), formError = $('.sim-form-error');
+  const showFormError = (text) => {
+    formError.textContent = text;
+    formError.hidden = !text;
+  };
   let state = null; // the last good answer: settings, steps, trace, start, flights, choices, fragment
   let frame = 0;
   const player = window.stepwisePlayer($('figure.player'), { steps: [] }, {
@@ -182,7 +187,12 @@
   };
 
   const showSettings = () => {
-    const form = $('.sim-form');
+    for (const r of ROLES) {
+      $(`.sim-${r} .sim-name`).textContent =
+        `${state.settings[r].name} ${hostPort(state.settings[r].ip, state.settings[r].port)}`;
+    }
+    if (form.dataset.edited) return;
+    showFormError('');
     for (const r of ROLES) {
       const ep = state.settings[r];
       form.elements[r].value = ep.name;
@@ -190,12 +200,12 @@
       form.elements[`${r}_port`].value = ep.port;
       form.elements[`${r}_isn`].value = state.settings.isn[r];
       form.elements[`${r}_delayed_ack`].checked = ep.delayed_ack;
-      $(`.sim-${r} .sim-name`).textContent = `${ep.name} ${hostPort(ep.ip, ep.port)}`;
     }
   };
 
   // Apply an answer of the worker: the scenario it describes becomes the page's.
-  const show = (answer, moving) => {
+  const show = (answer, moving, fromUrl) => {
+    if (fromUrl) delete form.dataset.edited;  // a new scenario: its own settings
     state = answer;
     player.load(answer.trace, answer.steps.length, moving, answer.start);
     showSteps();
@@ -212,23 +222,29 @@
       client_state: s.states.client, server_state: s.states.server });
   };
 
-  // Ask for a scenario; on refusal, say why and keep the one shown. One change at a
-  // time: a click made while the model computes the last one would build on a
-  // scenario about to be replaced, so it is ignored.
+  // Ask for a scenario; on refusal, say why (``onError``, else at the top) and keep the
+  // one shown. Returns true (shown), false (refused) or null (not asked, or overtaken).
+  // One change at a time: a click made while the model computes the last one would
+  // build on a scenario about to be replaced, so it is ignored. If the reader moves
+  // through the history (Back) meanwhile, the answer is dropped and the URL they went
+  // to is opened instead: an answer never lands on another history entry.
   let changing = false;
-  const change = async (request, moving) => {
+  const change = async (request, moving, onError) => {
     if (changing) return null;
     changing = true;
     root.setAttribute('aria-busy', 'true');
+    const hashBefore = location.hash;
     try {
       const answer = await ask(request);
+      if (location.hash !== hashBefore) return null;
       if (!answer.ok) {
-        warn(request.op === 'open' ? fmt('scenario_error', { error: answer.error }) : answer.error);
+        if (onError) onError(answer.error);
+        else warn(request.op === 'open' ? fmt('scenario_error', { error: answer.error }) : answer.error);
         return false;
       }
       warn('');
       refuse('');
-      show(answer, moving);
+      show(answer, moving, request.op === 'open');
       return true;
     } catch (err) {
       warn(fmt('failed', { error: err.message }));
@@ -236,6 +252,7 @@
     } finally {
       changing = false;
       root.removeAttribute('aria-busy');
+      if (state && location.hash !== hashBefore) setTimeout(followHash);
     }
   };
   const runSteps = (steps, moving, settings) =>
@@ -278,21 +295,25 @@
   // a link of the page's text opens a scenario: bring the simulator into view
   const reveal = () => root.scrollIntoView({ block: 'start',
     behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+  // the URL changed (a link, Back, a hand edit): open its scenario, or keep ours and
+  // put our URL back when it cannot be opened
+  const followHash = async () => {
+    if (!state || changing || location.hash === '#' + state.fragment) return;
+    const keep = '#' + state.fragment;
+    if (isPlace()) {
+      history.replaceState(history.state, '', keep);
+      return;
+    }
+    reveal();
+    const ok = await change({ op: 'open', fragment: location.hash }, false);
+    if (ok === false) history.replaceState(history.state, '', keep);
+  };
   addEventListener('hashchange', () => {
     if (!state) {
       if (hasScenario()) { start(); reveal(); }
       return;
     }
-    if (location.hash === '#' + state.fragment) return;
-    if (isPlace()) {
-      history.replaceState(history.state, '', '#' + state.fragment);
-      return;
-    }
-    const keep = '#' + state.fragment;
-    change({ op: 'open', fragment: location.hash }, false).then((ok) => {
-      if (ok === false) history.replaceState(history.state, '', keep);
-    });
-    reveal();
+    followHash();  // while a change runs, it follows the URL when it ends
   });
 
   // ---- the reader's actions --------------------------------------------------------
@@ -343,9 +364,11 @@
     button.focus();
   };
 
-  $('.sim-form').addEventListener('submit', (e) => {
+  // what the reader typed and did not apply stays in the form, with its error
+  form.addEventListener('input', () => { form.dataset.edited = '1'; });
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const form = e.target, el = form.elements;
+    const el = form.elements;
     const num = (v) => (/^\d{1,12}$/.test(v.trim()) ? Number(v.trim()) : v);
     const settings = { isn: {} };
     for (const r of ROLES) {
@@ -353,12 +376,11 @@
         port: num(el[`${r}_port`].value), delayed_ack: el[`${r}_delayed_ack`].checked };
       settings.isn[r] = num(el[`${r}_isn`].value);
     }
-    const error = $('.sim-form-error');
-    ask({ op: 'run', settings, steps: state.steps }).then((answer) => {
-      error.hidden = answer.ok;
-      error.textContent = answer.ok ? '' : answer.error;
-      if (answer.ok) show(answer, false);
-    }, (err) => warn(fmt('failed', { error: err.message })));
+    delete form.dataset.edited;
+    change({ op: 'run', settings, steps: state.steps }, false, (error) => {
+      form.dataset.edited = '1';
+      showFormError(error);
+    });
   });
 
   const exportPanel = $('.sim-export');

@@ -58,11 +58,24 @@ def _vocabulary(nbytes: str = "120") -> list[str]:
     return words + list(NETWORK_VERBS)
 
 
+def _is_count(word: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and '１００'."""
+    return word.isascii() and word.isdigit()
+
+
+_SHOWN = 80
+
+
+def _shown(text: str) -> str:
+    """An author's action as a message quotes it: whole, unless it is very long."""
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
 def _suggest(text: str) -> str:
     # the author's own byte count in the suggestion: 'client sned 100' -> 'client send 100'
     last = text.split()[-1] if text.split() else ""
-    close = difflib.get_close_matches(text, _vocabulary(last if last.isdigit() else "120"),
-                                      n=1, cutoff=0.5)
+    count = last if _is_count(last) and len(last) <= 5 and 1 <= int(last) <= MAX_SEND else "120"
+    close = difflib.get_close_matches(text[:_SHOWN], _vocabulary(count), n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -84,7 +97,7 @@ def parse_action(text: str) -> Action:
     words = text.split()
     if not words:
         raise ActionSyntaxError(f"empty action: {describe_vocabulary()}")
-    shown = " ".join(words)
+    shown = _shown(" ".join(words))
     if words[0] in NETWORK_VERBS:
         if len(words) > 1:
             raise ActionSyntaxError(f"'{words[0]}' takes no argument, got '{shown}'")
@@ -99,7 +112,7 @@ def parse_action(text: str) -> Action:
         return Action(endpoint, verb)
     example = f"e.g. '{endpoint} {verb} 120'"
     # the length check first: int() of thousands of digits is refused by Python itself
-    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > len(str(MAX_SEND)) \
+    if len(args) != 1 or not _is_count(args[0]) or len(args[0]) > len(str(MAX_SEND)) \
             or not 1 <= int(args[0]) <= MAX_SEND:
         raise ActionSyntaxError(
             f"'{endpoint} {verb}' needs a byte count from 1 to {MAX_SEND}, {example}"

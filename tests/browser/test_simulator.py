@@ -263,6 +263,47 @@ def test_the_settings_change_the_scenario(site, new_page) -> None:
     clean(watch)
 
 
+def test_back_and_forward_move_between_scenarios(site, new_page) -> None:
+    page, watch = new_page()
+    first = Scenario(DEFAULTS, parse_steps([["server listen"], ["client connect"]]))
+    second = Scenario(DEFAULTS, parse_steps([["client connect"], ["deliver"]]))
+    open_sim(page, site, "#" + format_fragment(first))
+    expect_at(page, first)
+    page.evaluate("f => { location.hash = f }", "#" + format_fragment(second))
+    expect_at(page, second)
+    # an action, then Back before its answer can land: Back wins, and the action's
+    # answer does not overwrite the first scenario's history entry
+    page.evaluate("""() => {
+        document.querySelector('.sim-do[data-verb="deliver"]').click();
+        history.back();
+    }""")
+    expect_at(page, first)
+    page.go_forward()
+    expect_at(page, second)
+    page.go_back()
+    expect_at(page, first)
+    clean(watch)
+
+
+def test_unapplied_settings_stay_in_the_form(site, new_page) -> None:
+    page, watch = new_page()
+    open_sim(page, site, "#do=server%20listen")
+    page.locator(".sim-settings summary").click()
+    form = page.locator(".sim-form")
+    form.locator('input[name="server_port"]').fill("70000")
+    form.locator('button[type="submit"]').click()
+    expect(form.locator(".sim-form-error")).to_contain_text("the server's port")
+    form.locator('input[name="client"]').fill("typed, not applied")
+    page.locator('.sim-do[data-endpoint="client"][data-verb="connect"]').click()
+    expect(page.locator("figure.player")).to_have_attribute("data-step", "2")
+    # the action ran with the applied settings; the form still shows what was typed
+    expect(form.locator('input[name="server_port"]')).to_have_value("70000")
+    expect(form.locator('input[name="client"]')).to_have_value("typed, not applied")
+    expect(form.locator(".sim-form-error")).to_contain_text("the server's port")
+    assert "server_port=443" in page.evaluate("location.hash")
+    clean(watch)
+
+
 def test_explore_from_here_opens_the_lessons_step(site, new_page) -> None:
     page, watch = new_page()
     page.goto(site.url(LESSON))
