@@ -177,6 +177,7 @@ class SiteRenderer:
             "home": self.tree.by_url["/"],
             "menu": [self.menu_link(e, href, current) for e in self.config.menu],
             "footer": [self.menu_link(e, href, current) for e in self.config.footer],
+            "highlighted": False,
         }
 
     def page_context(self, page: Page, *, absolute: bool = False) -> dict[str, Any]:
@@ -208,6 +209,9 @@ class SiteRenderer:
             "search_section": " › ".join(p.title for p in self.tree.ancestors(page)),
             "trace": page.trace,
             "trace_json": script_json(page.trace) if page.trace is not None else Markup(""),
+            # Pygments' stylesheet only where there is highlighted code (1.4 KB gzipped)
+            "highlighted": _HIGHLIGHTED in page.html or any(
+                _HIGHLIGHTED in step["html"] for step in (page.trace or {}).get("steps", [])),
             "explore": self.explore_links(page, href),
             "simulator": self.simulator_context(page, context["asset"])
             if page.layout == SIMULATOR_LAYOUT and page.simulator is not None else None,
@@ -348,6 +352,9 @@ class SiteRenderer:
         section = parent.strip("/").split("/")[-1] if parent and parent != "/" else ""
         topic = page.meta.get("topic")
         return "/".join(x for x in (section, str(topic) if topic else "") if x)
+
+
+_HIGHLIGHTED = '<pre class="highlight">'
 
 
 def _merge_strings(site: dict[str, dict[str, str]], page: Any) -> dict[str, dict[str, str]]:

@@ -4,7 +4,9 @@ lessons' "explore from here" links, and incremental rebuilds."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -12,6 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+import yaml
 
 from stepwise.playground import handle, settings_json
 from stepwise.project import Project
@@ -325,3 +328,22 @@ def test_two_simulator_pages_say_which_one_lessons_open(make_project) -> None:
         "content/linux/sim.md:3: lessons' 'explore from here' links open one simulator page, "
         "content/linux/aaa.md, not this one; give one page layout: simulator"]
     assert 'href="../../aaa/index.html#client=' in project.page("linux/how/tcp-handshake")
+
+
+@needs_runtime
+def test_every_word_the_script_writes_is_given_to_it(make_project) -> None:
+    """simulator.js writes only words of site.yaml: every key it formats is in the
+    page's data-strings, with the site's text."""
+    project = make_project({"linux/sim.md": SIMULATOR})
+    with_runtime(project)
+    project.build(search=False)
+    given = json.loads(html.unescape(
+        project.page("linux/sim").split("data-strings='", 1)[1].split("'", 1)[0]))
+    script = (REPO / "static" / "js" / "simulator.js").read_text()
+    # the first argument of every fmt(...) and note(...), quoted words of it included
+    # when it chooses (n ? 'announce' : 'announce_start')
+    used = {word for arg in re.findall(r"\b(?:fmt|note)\(([^,)]*)", script)
+            for word in re.findall(r"'([a-z_]+)'", arg)}
+    assert used and used <= set(given), sorted(used - set(given))
+    strings = yaml.safe_load((REPO / "site.yaml").read_text())["strings"]["simulator"]
+    assert all(given[key] == strings[key] for key in given)
