@@ -429,16 +429,6 @@ def export_yaml(scenario: Scenario) -> str:
 # -- the worker's entry point --------------------------------------------------------
 
 
-def _nbytes(request: Mapping[str, Any]) -> int:
-    value = request.get("nbytes", DEFAULT_SEND_BYTES)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() \
-            and len(value.strip()) <= 6:
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-        raise ScenarioError(f"send takes a byte count from 1 to 65535, got {value!r}")
-    return value
-
-
 def _scenario(request: Mapping[str, Any]) -> Scenario:
     defaults = settings_from_json(request.get("defaults"))
     if request.get("op") == "open":
@@ -464,7 +454,7 @@ def respond(request: Mapping[str, Any]) -> dict[str, Any]:
         steps = [[str(a) for a in step] for step in scenario.steps]
         return {"ok": True, "settings": settings_json(scenario.settings), "steps": steps,
                 "trace": result.trace, "start": result.start, "flights": result.flights,
-                "choices": choices(result.network, _nbytes(request)),
+                "choices": choices(result.network),
                 "fragment": format_fragment(scenario)}
     except ScenarioError as err:
         return {"ok": False, "error": err.message}
@@ -473,10 +463,9 @@ def respond(request: Mapping[str, Any]) -> dict[str, Any]:
 def handle(request: str) -> str:
     """The worker's one call: a JSON request in, a JSON response out.
 
-    Requests (``defaults``: the page's settings in their JSON form; ``nbytes``: the
-    byte count ``send`` offers):
+    Requests (``defaults``: the page's settings in their JSON form):
 
-    * ``{"op": "open", "fragment": "#do=...", "defaults": ..., "nbytes": 100}``: the
+    * ``{"op": "open", "fragment": "#do=...", "defaults": ...}``: the
       scenario of a URL fragment;
     * ``{"op": "run", "settings": ..., "steps": [["server listen"], ...], ...}``: a
       scenario as the page holds it;
