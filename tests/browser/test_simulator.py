@@ -241,9 +241,8 @@ def test_a_bad_hash_later_keeps_the_scenario(site, new_page) -> None:
     clean(watch)
 
 
-def test_the_settings_change_the_scenario(site, new_page) -> None:
-    page, watch = new_page()
-    open_sim(page, site, "#do=server%20listen;client%20connect;deliver")
+def apply_port_70000(page: Page):  # noqa: ANN201 - a Playwright Locator
+    """Open the Settings, apply server port 70000: refused in the form, URL unchanged."""
     page.locator(".sim-settings summary").click()
     form = page.locator(".sim-form")
     form.locator('input[name="server_port"]').fill("70000")
@@ -251,6 +250,13 @@ def test_the_settings_change_the_scenario(site, new_page) -> None:
     expect(form.locator(".sim-form-error")).to_have_text(
         "the server's port must be an integer from 1 to 65535, got 70000")
     assert "server_port=443" in page.evaluate("location.hash")
+    return form
+
+
+def test_the_settings_change_the_scenario(site, new_page) -> None:
+    page, watch = new_page()
+    open_sim(page, site, "#do=server%20listen;client%20connect;deliver")
+    form = apply_port_70000(page)
     form.locator('input[name="server_port"]').fill("8080")
     form.locator('input[name="client_isn"]').fill("4294967295")
     form.locator('input[name="server_delayed_ack"]').check()
@@ -288,11 +294,7 @@ def test_back_and_forward_move_between_scenarios(site, new_page) -> None:
 def test_unapplied_settings_stay_in_the_form(site, new_page) -> None:
     page, watch = new_page()
     open_sim(page, site, "#do=server%20listen")
-    page.locator(".sim-settings summary").click()
-    form = page.locator(".sim-form")
-    form.locator('input[name="server_port"]').fill("70000")
-    form.locator('button[type="submit"]').click()
-    expect(form.locator(".sim-form-error")).to_contain_text("the server's port")
+    form = apply_port_70000(page)
     form.locator('input[name="client"]').fill("typed, not applied")
     page.locator('.sim-do[data-endpoint="client"][data-verb="connect"]').click()
     expect(page.locator("figure.player")).to_have_attribute("data-step", "2")
