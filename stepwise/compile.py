@@ -67,7 +67,7 @@ class PageCompiler:
         """Run every step for the page; results land on the page, problems in the lists."""
         page = self.page
         page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
-        page.explore = page.simulator = None
+        page.simulator = None
         page.html = page.lead_html = ""
         if page.layout not in layouts:
             close = difflib.get_close_matches(page.layout.lower(), layouts, n=1)
@@ -132,7 +132,7 @@ class PageCompiler:
 
         try:
             settings = simulator_settings(simulator.meta.get("simulation"),
-                                          seed=simulator.refpath or simulator.slug)
+                                          seed=simulator.seed)
         except TraceError:
             pass  # the simulator page reports its own settings
         else:
@@ -219,8 +219,7 @@ class PageCompiler:
                 "'steps:' needs a 'simulation:' (e.g. simulation: {model: tcp, ...})",
                 self.page.shown, self.page.line_of("steps")))
             return
-        from .playground import lesson_fragments
-        from .trace import compile_trace, lesson_scenario
+        from .trace import compile_trace
 
         steps = meta.get("steps")
         yaml_doc = self.page.source_file.yaml
@@ -244,16 +243,12 @@ class PageCompiler:
         content_dir = source.parents[len(self.page.rel.parts) - 1]
         # the same set on the page: stepwise.site rebuilds the page when one changes
         self.trace_reads = self.page.reads = set()
-        seed = self.page.refpath or self.page.slug
         try:
-            self.page.trace = compile_trace(meta["simulation"], steps, seed=seed,
+            self.page.trace = compile_trace(meta["simulation"], steps, seed=self.page.seed,
                                             render_text=render_text, base_dir=source.parent,
                                             content_dir=content_dir, reads=self.trace_reads)
         except TraceError as err:
             self.errors.append(err.located(self.page.shown, self.page.line_of(*err.keypath)))
-            return
-        settings, actions = lesson_scenario(meta["simulation"], self.page.trace, seed=seed)
-        self.page.explore = lesson_fragments(settings, actions, self.page.trace["steps"])
 
     def compile_simulator(self) -> None:
         """A simulator page: its ``simulation:`` holds the settings it opens with."""
@@ -273,7 +268,7 @@ class PageCompiler:
                 "{name: nginx, ip: 10.0.0.80, port: 443}}", page.shown, page.line_of("layout")))
             return
         try:
-            settings = simulator_settings(meta["simulation"], seed=page.refpath or page.slug)
+            settings = simulator_settings(meta["simulation"], seed=page.seed)
         except TraceError as err:
             self.errors.append(err.located(page.shown, page.line_of(*err.keypath)))
             return

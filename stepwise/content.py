@@ -58,8 +58,8 @@ class Page:
         Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` (URLs
             of the pages it links), ``ref_slugs`` (the last segment of every
             reference it makes, for incremental rebuilds), ``reads`` (other files
-            its trace read: packet captures), ``trace`` and ``explore`` (lessons),
-            ``simulator`` (a simulator page's settings).
+            its trace read: packet captures), ``trace`` (lessons) and ``simulator``
+            (a simulator page's settings).
     """
 
     source: Path
@@ -81,14 +81,18 @@ class Page:
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
     minutes: int | None = None
-    #: a lesson's "explore from here" URL fragments, one per step (None where the
-    #: simulator cannot replay it); a simulator page's settings (JSON form)
-    explore: list[str | None] | None = None
+    #: a simulator page's settings (JSON form)
     simulator: dict[str, Any] | None = None
 
     @property
     def title(self) -> str:
         return str(self.meta["title"])
+
+    @property
+    def seed(self) -> str:
+        """What a simulation's ISNs and ports not given are derived from: the page's
+        path (its slug for the front page), so a page builds to the same trace."""
+        return self.refpath or self.slug
 
     @property
     def description(self) -> str:

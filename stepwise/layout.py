@@ -29,6 +29,7 @@ from .nav import (
     table_of_contents,
     tag_url,
 )
+from .playground import lesson_fragments
 from .project import Project
 from .render import create_environment, load_template, render_template, script_json
 from .simulator import (
@@ -41,6 +42,7 @@ from .simulator import (
     pack,
     runtime_files,
 )
+from .trace import lesson_scenario
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
@@ -127,13 +129,16 @@ class SiteRenderer:
         return context
 
     def explore_links(self, page: Page, href: Callable[..., str]) -> list[str | None]:
-        """A lesson's "explore from here" links, one per step (None where its step
-        cannot be replayed), or [] when the site has no working simulator."""
-        if self.simulator is None or self.runtime is None or not page.explore:
+        """A lesson's "explore from here" links, one per step (None where the simulator
+        cannot replay its step), or [] when the site has no working simulator (made
+        here, not when the lesson compiles: a site without a simulator pays nothing)."""
+        if self.simulator is None or self.runtime is None or page.trace is None:
             return []
+        settings, actions = lesson_scenario(page.meta["simulation"], page.trace,
+                                            seed=page.seed)
         base = href(self.simulator)
         return [f"{base}#{fragment}" if fragment is not None else None
-                for fragment in page.explore]
+                for fragment in lesson_fragments(settings, actions, page.trace["steps"])]
 
     def common_context(self, url: str, *, absolute: bool = False,
                        strings: Any = None, current: Page | None = None) -> dict[str, Any]:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MIN_PAGES = 200
 #: What compiling a page sets on it (see PageCompiler.compile).
 RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes",
-                 "explore", "simulator")
+                 "simulator")
 
 
 def worker_count(pages: int, jobs: int | None) -> int:

@@ -509,7 +509,7 @@ class SiteBuild:
         simulator_after = simulator_page(list(after.values()))
         if (simulator_before and simulator_before.url) != (simulator_after and simulator_after.url):
             # every lesson's "explore from here" links point at it
-            render_urls |= {u for u, p in after.items() if p.explore}
+            render_urls |= {u for u, p in after.items() if p.trace is not None}
         render_urls &= set(after)
 
         outputs = self._render(pages, links, render_urls)
