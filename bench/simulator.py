@@ -98,9 +98,9 @@ def _mb(n: float) -> str:
 def run(site: Path, runs: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from stepwise.playground import Scenario, parse_steps
-    from stepwise.playground import run as run_scenario
-    from stepwise.scenario import EndpointSettings, Settings
+    from stepwise.models.tcp.playground import Scenario, parse_steps
+    from stepwise.models.tcp.playground import run as run_scenario
+    from stepwise.models.tcp.scenario import EndpointSettings, Settings
 
     # the scenario must be one the model accepts, or the page never reaches its end
     run_scenario(Scenario(Settings(EndpointSettings("c", "10.0.0.1", 1000),

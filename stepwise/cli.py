@@ -1,4 +1,4 @@
-"""Command line: ``python build.py build|trace|serve``.
+"""Command line: ``python build.py build|trace|docs|serve``.
 
 Errors print one per line as ``path:line: message`` on stderr, then a count; the exit
 status is 1 for problems in the content, 2 for wrong command-line use.
@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
     trace.add_argument("lesson", type=Path, help="the lesson's .md file")
     trace.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    docs = sub.add_parser("docs", help="rewrite the generated sections of docs/ (each "
+                          "model's action reference) from the code")
+    docs.add_argument("folder", type=Path, nargs="?", default=Path("docs"),
+                      help="the folder of Markdown files (default: docs)")
+    docs.add_argument("--check", action="store_true",
+                      help="change nothing; exit 1 if a section is out of date")
     serve = sub.add_parser("serve", help="serve the site with live reload while you edit")
     serve.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
     serve.add_argument("--host", default="127.0.0.1",
@@ -56,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "trace":
             return _trace(args)
+        if args.command == "docs":
+            return _docs(args)
         if args.command == "serve":
             from .serve import serve
 
@@ -106,9 +114,25 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from .reference import ReferenceError, update_docs
+
+    try:
+        stale = update_docs(args.folder, check=args.check)
+    except ReferenceError as err:
+        print(err, file=sys.stderr)
+        return 1
+    for path in stale:
+        print(f"{path}: {'out of date' if args.check else 'rewritten'}",
+              file=sys.stderr if args.check else sys.stdout)
+    if not stale:
+        print(f"{args.folder}: every generated section is up to date")
+    return 1 if stale and args.check else 0
+
+
 def _trace(args: argparse.Namespace) -> int:
     from .build import lesson_trace
-    from .scenario import trace_text
+    from .models.base import trace_text
 
     if not args.lesson.is_file():
         print(f"{args.lesson}: file not found", file=sys.stderr)

@@ -22,7 +22,6 @@ from .errors import BuildError, FrontmatterError, LinkError, TraceError, display
 from .links import LinkIndex, relative_url
 from .markdown import Problems, directive_marker, parse, render_tokens
 from .nav import reading_minutes
-from .scenario import ScenarioError
 from .simulator import SIMULATOR_LAYOUT
 
 
@@ -127,21 +126,18 @@ class PageCompiler:
         Raises:
             LinkError: the simulator would refuse the scenario (its own message).
         """
-        from .playground import parse_fragment, run
-        from .trace import simulator_settings
+        from .trace import check_scenario, simulator_settings
 
+        simulation = simulator.meta.get("simulation")
         try:
-            settings = simulator_settings(simulator.meta.get("simulation"),
-                                          seed=simulator.seed)
+            settings = simulator_settings(simulation, seed=simulator.seed)
         except TraceError:
-            pass  # the simulator page reports its own settings
-        else:
-            try:
-                run(parse_fragment(anchor, settings))
-            except ScenarioError as err:
-                raise LinkError(f"[[{ref}]]: the simulator cannot open this scenario: "
-                                f"{err.message}") from None
-        return quote(anchor, safe="=&;,:%+@/")
+            return quote(anchor, safe="=&;,:%+@/")  # the simulator page reports its own
+        try:
+            return check_scenario(simulation, settings, anchor)
+        except TraceError as err:
+            raise LinkError(f"[[{ref}]]: the simulator cannot open this scenario: "
+                            f"{err.message}") from None
 
     def render_markdown(self, text: str, first_line: int, *, inline: bool = False,
                         exact_lines: bool = True) -> tuple[str, list[str]]:
@@ -252,7 +248,6 @@ class PageCompiler:
 
     def compile_simulator(self) -> None:
         """A simulator page: its ``simulation:`` holds the settings it opens with."""
-        from .playground import settings_json
         from .trace import simulator_settings
 
         meta, page = self.page.meta, self.page
@@ -268,11 +263,9 @@ class PageCompiler:
                 "{name: nginx, ip: 10.0.0.80, port: 443}}", page.shown, page.line_of("layout")))
             return
         try:
-            settings = simulator_settings(meta["simulation"], seed=page.seed)
+            page.simulator = simulator_settings(meta["simulation"], seed=page.seed)
         except TraceError as err:
             self.errors.append(err.located(page.shown, page.line_of(*err.keypath)))
-            return
-        page.simulator = settings_json(settings)
 
     def _record(self, problems: Problems) -> None:
         for line, message in problems.errors:

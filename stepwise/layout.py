@@ -29,7 +29,6 @@ from .nav import (
     table_of_contents,
     tag_url,
 )
-from .playground import lesson_fragments
 from .project import Project
 from .render import create_environment, load_template, render_template, script_json
 from .simulator import (
@@ -42,17 +41,20 @@ from .simulator import (
     pack,
     runtime_files,
 )
-from .trace import lesson_scenario
+from .trace import explore, model_of
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
 
 
-def simulator_page(pages: list[Page]) -> Page | None:
-    """The page lessons' "explore from here" links open: the first simulator page (by
-    URL) whose settings compiled, or None."""
-    return next((p for p in sorted(pages, key=lambda p: p.url)
-                 if p.layout == SIMULATOR_LAYOUT and p.simulator is not None), None)
+def simulator_pages(pages: list[Page]) -> dict[str, Page]:
+    """The pages lessons' "explore from here" links open, by model name: for each model,
+    the first simulator page (by URL) of that model whose settings compiled."""
+    found: dict[str, Page] = {}
+    for page in sorted(pages, key=lambda p: p.url):
+        if page.layout == SIMULATOR_LAYOUT and page.simulator is not None:
+            found.setdefault(str(page.meta["simulation"]["model"]), page)
+    return found
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class SiteRenderer:
         self.env = env or create_environment(project.templates)
         self._relative_urls: dict[tuple[str, str], str] = {}
         self._menu_targets: dict[int, tuple[Page, str | None]] = {}
-        self.simulator = simulator_page(pages)
+        self.simulators = simulator_pages(pages)
         self.runtime: Runtime | None = None
         #: why the simulator cannot run in this build ("" when it can)
         self.runtime_problem = ""
@@ -108,12 +110,22 @@ class SiteRenderer:
         return dict(sorted(files.items()))
 
     def simulator_files(self) -> dict[str, bytes]:
-        """The Pyodide runtime and our packed Python, when a page is a simulator and
-        the runtime is installed (see :mod:`stepwise.simulator`)."""
+        """The Pyodide runtime and each simulator's packed Python, when a page is a
+        simulator and the runtime is installed (see :mod:`stepwise.simulator`)."""
         if self.runtime is None:
             return {}
-        bundle = pack()
-        return {**runtime_files(self.runtime), bundle_path(bundle): bundle}
+        files = runtime_files(self.runtime)
+        for page in self.simulators.values():
+            bundle = self.bundle(page)
+            if bundle is not None:
+                files[bundle_path(bundle)] = bundle
+        return files
+
+    @staticmethod
+    def bundle(page: Page) -> bytes | None:
+        """The packed Python of a simulator page's model (None: it has no playground)."""
+        entry = model_of(page.meta["simulation"]).playground
+        return pack(entry) if entry else None
 
     def simulator_context(self, page: Page, asset: Callable[[str], str]) -> dict[str, Any]:
         """What layouts/simulator.html reads: the settings it opens with (JSON), and
@@ -122,23 +134,28 @@ class SiteRenderer:
         context: dict[str, Any] = {"available": self.runtime is not None,
                                    "problem": self.runtime_problem,
                                    "settings": page.simulator}
-        if self.runtime is not None:
+        bundle = self.bundle(page)
+        if self.runtime is not None and bundle is not None:
             context.update(worker=asset(WORKER), runtime=asset(self.runtime.url_dir),
-                           bundle=asset(bundle_path(pack())),
-                           download_mb=f"{download_size(self.runtime) / 1e6:.1f}")
+                           bundle=asset(bundle_path(bundle)),
+                           module=model_of(page.meta["simulation"]).playground,
+                           download_mb=f"{download_size(self.runtime, bundle) / 1e6:.1f}")
+        else:
+            context["available"] = False
         return context
 
     def explore_links(self, page: Page, href: Callable[..., str]) -> list[str | None]:
         """A lesson's "explore from here" links, one per step (None where the simulator
         cannot replay its step), or [] when the site has no working simulator (made
         here, not when the lesson compiles: a site without a simulator pays nothing)."""
-        if self.simulator is None or self.runtime is None or page.trace is None:
+        if page.trace is None or self.runtime is None:
             return []
-        settings, actions = lesson_scenario(page.meta["simulation"], page.trace,
-                                            seed=page.seed)
-        base = href(self.simulator)
+        simulator = self.simulators.get(str(page.trace["model"]))
+        if simulator is None:
+            return []
+        base = href(simulator)
         return [f"{base}#{fragment}" if fragment is not None else None
-                for fragment in lesson_fragments(settings, actions, page.trace["steps"])]
+                for fragment in explore(page.meta["simulation"], page.trace, seed=page.seed)]
 
     def common_context(self, url: str, *, absolute: bool = False,
                        strings: Any = None, current: Page | None = None) -> dict[str, Any]:

@@ -25,15 +25,47 @@ import contextlib
 import multiprocessing
 import os
 import traceback
+from collections.abc import Iterable
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .content import Page
 from .errors import BuildError, ErrorList, WorkerError
 
 if TYPE_CHECKING:
+    from .layout import SiteRenderer
     from .links import LinkIndex
-    from .site import SiteBuild
+    from .output import OutputStage
+
+
+class SiteBuild(Protocol):
+    """The stages of :class:`stepwise.site.SiteBuild` that a parallel build runs in
+    each process: described here so that this module need not import the one that
+    imports it."""
+
+    stage: OutputStage | None
+
+    def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]: ...
+
+    def _markdown(self) -> Any: ...
+
+    def _parsed(self, page: Page, md: Any) -> list[Any]: ...
+
+    def _compile_pages(self, pages: list[Page], links: LinkIndex, urls: Iterable[str],
+                       errors: list[BuildError], warnings: list[BuildError]) -> None: ...
+
+    def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
+                        errors: list[BuildError], warnings: list[BuildError]) -> None: ...
+
+    def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer: ...
+
+    def _render_pages(self, renderer: SiteRenderer, pages: list[Page], urls: set[str],
+                      errors: list[BuildError], stage: OutputStage | None = None
+                      ) -> dict[str, bytes]: ...
+
+    def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
+                       rendered: dict[str, bytes], errors: list[BuildError]
+                       ) -> dict[str, bytes]: ...
 
 #: Below this many pages a fork costs more than it saves.
 MIN_PAGES = 200

@@ -7,8 +7,9 @@ output by the build, next to the pages:
 * the Pyodide runtime (CPython compiled to WebAssembly), self-hosted: taken from the
   npm package ``pyodide`` that ``npm ci`` installs into ``node_modules/`` from the
   project's ``package-lock.json`` (``make build`` runs it), never from a CDN;
-* :func:`pack`: a zip of :mod:`stepwise.playground` and every ``stepwise`` module it
-  imports, read from the installed package, nothing else. Packing walks the imports
+* :func:`pack`: a zip of the model's playground module (``Model.playground``, e.g.
+  :mod:`stepwise.models.tcp.playground`) and every ``stepwise`` module it imports, read
+  from the installed package, nothing else. Packing walks the imports
   and refuses any that is neither ours nor the standard library, so the site pipeline,
   Jinja, markdown-it or PyYAML can never end up in the page by accident.
 
@@ -31,8 +32,6 @@ from pathlib import Path, PurePosixPath
 
 #: The layout of the page where readers drive the model themselves.
 SIMULATOR_LAYOUT = "simulator"
-#: The module the browser imports; the packed archive holds what it needs.
-ENTRY = "stepwise.playground"
 #: Where the runtime comes from, relative to the project folder.
 RUNTIME_DIR = PurePosixPath("node_modules/pyodide")
 #: The runtime's files a page loads, as the npm package ships them.
@@ -111,11 +110,11 @@ def runtime_files(runtime: Runtime) -> dict[str, bytes]:
     return files
 
 
-def download_size(runtime: Runtime) -> int:
+def download_size(runtime: Runtime, bundle: bytes) -> int:
     """Bytes a reader's browser loads to start the simulator (uncompressed): the
-    runtime's files and our packed Python."""
+    runtime's files and our packed Python (``bundle``)."""
     return (sum((runtime.folder / name).stat().st_size for name in RUNTIME_FILES)
-            + len(_lock_file(runtime)) + len(pack()))
+            + len(_lock_file(runtime)) + len(bundle))
 
 
 def _source(module: str) -> Path | None:
@@ -152,7 +151,7 @@ def _imports(module: str, source: Path) -> set[str]:
     return found
 
 
-def modules(entry: str = ENTRY) -> dict[str, Path]:
+def modules(entry: str) -> dict[str, Path]:
     """``entry`` and every ``stepwise`` module it imports, directly or not, with the
     packages that hold them: module name -> source file.
 
@@ -178,12 +177,12 @@ def modules(entry: str = ENTRY) -> dict[str, Path]:
             elif top not in sys.stdlib_module_names and top != "__future__":
                 raise BundleError(f"{name} imports {imported}, which the simulator's "
                                   f"Python cannot have: keep {entry}'s imports to the "
-                                  f"standard library and stepwise.tcp")
+                                  f"standard library and the model's own pure modules")
     return dict(sorted(found.items()))
 
 
 @functools.cache
-def pack(entry: str = ENTRY) -> bytes:
+def pack(entry: str) -> bytes:
     """A zip of :func:`modules`, with their package paths (``stepwise/tcp/network.py``),
     the same bytes for the same sources.
 

@@ -37,7 +37,7 @@ from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, display_path
-from .layout import SiteRenderer, simulator_page
+from .layout import SiteRenderer, simulator_pages
 from .links import LinkIndex
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
@@ -318,12 +318,15 @@ class SiteBuild:
                     f"the simulator cannot run in this build: {why}; the page tells its "
                     f"readers so, and lessons show no 'explore from here' links",
                     simulators[0].shown, simulators[0].line_of("layout")))
-            linked = simulator_page(pages)
+            linked = simulator_pages(pages)
             for other in simulators:
-                if linked is not None and other is not linked:
+                simulation = other.meta.get("simulation")
+                model = simulation.get("model") if isinstance(simulation, dict) else None
+                first = linked.get(str(model))
+                if first is not None and other is not first:
                     warnings.append(BuildError(
-                        f"lessons' 'explore from here' links open one simulator page, "
-                        f"{linked.shown}, not this one; give one page layout: simulator",
+                        f"lessons of the {model} model link one simulator page, "
+                        f"{first.shown}, not this one; keep one simulator page per model",
                         other.shown, other.line_of("layout")))
         if "/" not in by_url:
             errors.append(BuildError("the site needs a front page: add content/_index.md",
@@ -423,7 +426,7 @@ class SiteBuild:
         assert self.config is not None
         content = self.project.content
         before = {p.url: p for p in self.pages}
-        simulator_before = simulator_page(list(before.values()))
+        simulators_before = {m: p.url for m, p in simulator_pages(list(before.values())).items()}
         facets_before = dict(self._facets)  # compiling replaces entries, not tuples
         links_before = {url: p.links_out for url, p in before.items()}  # compile makes new sets
 
@@ -506,8 +509,8 @@ class SiteBuild:
         for name in changed_templates:
             render_urls |= {u for u, p in after.items()
                             if {name, "*"} & self._templates_of(p.layout)}
-        simulator_after = simulator_page(list(after.values()))
-        if (simulator_before and simulator_before.url) != (simulator_after and simulator_after.url):
+        simulators_after = {m: p.url for m, p in simulator_pages(list(after.values())).items()}
+        if simulators_before != simulators_after:
             # every lesson's "explore from here" links point at it
             render_urls |= {u for u, p in after.items() if p.trace is not None}
         render_urls &= set(after)

@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 
 from stepwise.build import build_site
-from stepwise.capture import read_capture
 from stepwise.errors import ErrorList, TraceError, display_path
+from stepwise.models.tcp.capture import read_capture
 from stepwise.trace import compile_trace, format_trace, load_schema
 from tests.conftest import Project
 from tests.test_trace import check_invariants

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from stepwise.models.base import trace_text
 from stepwise.project import Project
-from stepwise.scenario import trace_text
 from stepwise.site import SiteBuild
 from tests.test_trace import SCENARIOS, compile_yaml
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from stepwise.tcp import TIME_WAIT_SECONDS, Network
+from stepwise.models.tcp import TIME_WAIT_SECONDS, Network
 
 pytestmark = pytest.mark.kernel
 

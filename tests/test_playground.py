@@ -1,4 +1,4 @@
-"""stepwise.playground, the simulator's Python side: scenarios in URLs, the choices and
+"""stepwise.models.tcp.playground, the simulator's Python side: scenarios in URLs, the choices and
 their reasons, the export to lesson YAML, and the worker's JSON requests.
 
 The browser runs this very module (tests/browser/test_simulator.py checks it there);
@@ -16,7 +16,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stepwise.playground import (
+from stepwise.models.base import ScenarioError, trace_text
+from stepwise.models.tcp import ModelError, parse_action
+from stepwise.models.tcp.playground import (
     MAX_ACTIONS,
     Scenario,
     choices,
@@ -31,8 +33,7 @@ from stepwise.playground import (
     settings_from_json,
     settings_json,
 )
-from stepwise.scenario import EndpointSettings, ScenarioError, Settings, trace_text
-from stepwise.tcp import ModelError, parse_action
+from stepwise.models.tcp.scenario import EndpointSettings, Settings
 from stepwise.trace import compile_trace
 
 DEFAULTS = Settings(EndpointSettings("curl", "10.0.0.5", 41000),

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stepwise.playground import handle, settings_json
+from stepwise.models.tcp.playground import handle, settings_json
+from stepwise.models.tcp.scenario import EndpointSettings, Settings
 from stepwise.project import Project
-from stepwise.scenario import EndpointSettings, Settings
 from stepwise.simulator import BundleError, find_runtime, modules, pack
 from stepwise.site import SiteBuild
 
 REPO = Path(__file__).resolve().parent.parent
+PLAYGROUND = "stepwise.models.tcp.playground"
 RUNTIME = REPO / "node_modules" / "pyodide"
 needs_runtime = pytest.mark.skipif(
     find_runtime(REPO)[0] is None, reason="no Pyodide runtime: run `npm ci` (make test does)")
@@ -64,25 +65,26 @@ def with_runtime(project) -> None:
 
 
 def test_the_browser_gets_the_model_and_nothing_of_the_site() -> None:
-    names = set(modules())
-    assert {"stepwise.playground", "stepwise.scenario", "stepwise.tcp",
-            "stepwise.tcp.network"} <= names
+    names = set(modules(PLAYGROUND))
+    assert {PLAYGROUND, "stepwise.models.tcp.scenario", "stepwise.models.tcp",
+            "stepwise.models.tcp.network", "stepwise.models.base"} <= names
     for site_module in ("stepwise.trace", "stepwise.errors", "stepwise.compile",
-                        "stepwise.markdown", "stepwise.capture", "stepwise.build"):
+                        "stepwise.markdown", "stepwise.models.tcp.capture",
+                        "stepwise.models.tcp.lesson", "stepwise.build"):
         assert site_module not in names
 
 
 def test_a_module_that_needs_a_library_cannot_be_packed() -> None:
     # the build's trace compiler reads packet captures with dpkt: not for the browser
-    with pytest.raises(BundleError, match="stepwise.capture imports dpkt"):
-        modules("stepwise.trace")
+    with pytest.raises(BundleError, match="stepwise.models.tcp.capture imports dpkt"):
+        modules("stepwise.models.tcp.lesson")
 
 
 def test_the_packed_archive_runs_alone(tmp_path: Path) -> None:
     """The zip, on a bare interpreter (-I -S: no site-packages, so no Jinja, markdown-it,
     PyYAML or the installed stepwise), answers as the installed package does."""
-    data = pack()
-    assert pack() == data  # the same bytes every time: builds are reproducible
+    data = pack(PLAYGROUND)
+    assert pack(PLAYGROUND) == data  # the same bytes every time: builds are reproducible
     archive = tmp_path / "stepwise.zip"
     archive.write_bytes(data)
     assert all(name.startswith("stepwise/") and name.endswith(".py")
@@ -92,7 +94,7 @@ def test_the_packed_archive_runs_alone(tmp_path: Path) -> None:
                                       {"client": 1, "server": 2}))
     request = json.dumps({"op": "open", "defaults": defaults,
                           "fragment": "#do=server%20listen;client%20connect,deliver;drop"})
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import stepwise.playground as p; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import stepwise.models.tcp.playground as p; "
             "print(p.handle(sys.argv[2])); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('yaml', 'jinja2', 'markdown_it', 'dpkt', 'pygments')))")
@@ -119,7 +121,7 @@ def test_the_build_writes_the_runtime_and_links_the_lessons(make_project) -> Non
     lock = json.loads((runtime / "pyodide-lock.json").read_text())
     assert lock["packages"] == {} and lock["info"]["python"].startswith("3.")
     bundles = list((project.out / "static" / "sim").glob("stepwise-*.zip"))
-    assert [b.read_bytes() for b in bundles] == [pack()]
+    assert [b.read_bytes() for b in bundles] == [pack(PLAYGROUND)]
 
     page = project.page("linux/sim")
     assert f'data-bundle="../../static/sim/{bundles[0].name}"' in page
@@ -325,8 +327,8 @@ def test_two_simulator_pages_say_which_one_lessons_open(make_project) -> None:
     with_runtime(project)
     result = project.build(search=False)
     assert result.warnings == [
-        "content/linux/sim.md:3: lessons' 'explore from here' links open one simulator page, "
-        "content/linux/aaa.md, not this one; give one page layout: simulator"]
+        "content/linux/sim.md:3: lessons of the tcp model link one simulator page, "
+        "content/linux/aaa.md, not this one; keep one simulator page per model"]
     assert 'href="../../aaa/index.html#client=' in project.page("linux/how/tcp-handshake")
 
 

@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from stepwise.build import build_site
-from stepwise.playground import parse_fragment, settings_from_json
-from stepwise.scenario import ScenarioError
+from stepwise.models.base import ScenarioError
+from stepwise.models.tcp.playground import parse_fragment, settings_from_json
 
 REPO = Path(__file__).resolve().parent.parent
 

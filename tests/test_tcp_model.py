@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from stepwise.tcp import (
+from stepwise.models.tcp import (
     ALL_STATES,
     TRANSITIONS,
     Endpoint,
@@ -19,9 +19,9 @@ from stepwise.tcp import (
     State,
     acceptable,
 )
-from stepwise.tcp.endpoint import reset_for
-from stepwise.tcp.segment import seq_le, seq_lt
-from stepwise.tcp.states import REFUSAL_REASON, USER_CALL_SECTION, USER_CALLS
+from stepwise.models.tcp.endpoint import reset_for
+from stepwise.models.tcp.segment import seq_le, seq_lt
+from stepwise.models.tcp.states import REFUSAL_REASON, USER_CALL_SECTION, USER_CALLS
 
 C_ISS, S_ISS = 1000, 5000
 

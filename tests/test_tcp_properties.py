@@ -8,9 +8,9 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stepwise.tcp import ALL_STATES, ModelError, Network, Segment, State
-from stepwise.tcp.network import Sent
-from stepwise.tcp.segment import seq_add, seq_le, seq_sub
+from stepwise.models.tcp import ALL_STATES, ModelError, Network, Segment, State
+from stepwise.models.tcp.network import Sent
+from stepwise.models.tcp.segment import seq_add, seq_le, seq_sub
 from stepwise.trace import compile_trace, load_schema
 
 # Weighted by repetition so that random sequences reach the closing states too.

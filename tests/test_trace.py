@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from stepwise.errors import TraceError
-from stepwise.trace import compile_trace, derive_isn, derive_port, format_trace, load_schema
+from stepwise.models.tcp.scenario import derive_isn, derive_port
+from stepwise.trace import compile_trace, format_trace, load_schema
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "trace-format.md"
 SEED = "lessons/tcp-basics.md"

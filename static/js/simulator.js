@@ -78,7 +78,8 @@
       for (const p of pending.values()) p.reject(new Error(e.message || 'worker error'));
       pending.clear();
     };
-    return post({ init: { runtime: abs(root.dataset.runtime), bundle: abs(root.dataset.bundle) } });
+    return post({ init: { runtime: abs(root.dataset.runtime), bundle: abs(root.dataset.bundle),
+      module: root.dataset.module } });
   };
   // one request at a time: each answer is the whole scenario, applied in order
   let busy = Promise.resolve();

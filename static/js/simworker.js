@@ -1,10 +1,12 @@
-/* stepwise simulator worker: runs the site's own Python TCP model (stepwise.playground)
-   under Pyodide, off the page's main thread, so the page never freezes.
+/* stepwise simulator worker: runs the site's own Python model (a model's playground
+   module, e.g. stepwise.models.tcp.playground) under Pyodide, off the page's main
+   thread, so the page never freezes.
 
    Started by static/js/simulator.js as a module worker. Messages in:
-     { id, init: { runtime, bundle } }  load Pyodide from `runtime` (a folder URL of this
-                                        site) and our packed Python from `bundle` (a zip)
-     { id, request }                    a JSON request for stepwise.playground.handle
+     { id, init: { runtime, bundle, module } }  load Pyodide from `runtime` (a folder URL
+                                        of this site), our packed Python from `bundle` (a
+                                        zip), and import `module`
+     { id, request }                    a JSON request for that module's handle()
    Messages out: { id, ready: true } | { id, response } (JSON text) | { id, failed }.
    Every URL is this site's own: nothing is fetched from anywhere else. */
 let handle = null;
@@ -17,7 +19,7 @@ self.addEventListener('unhandledrejection', (e) => {
   if (failInit) failInit(e.reason);
 });
 
-const load = async ({ runtime, bundle }) => {
+const load = async ({ runtime, bundle, module }) => {
   // an empty module: refused at once where the site's policy forbids WebAssembly
   await WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
   const { loadPyodide } = await import(new URL('pyodide.mjs', runtime).href);
@@ -31,7 +33,7 @@ const load = async ({ runtime, bundle }) => {
   ]);
   pyodide.unpackArchive(zip, 'zip', { extractDir: '/home/pyodide/stepwise-sim' });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/stepwise-sim')");
-  handle = pyodide.pyimport('stepwise.playground').handle;
+  handle = pyodide.pyimport(module).handle;
 };
 
 self.onmessage = async (event) => {

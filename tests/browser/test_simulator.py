@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from stepwise.playground import Scenario, export_yaml, format_fragment, parse_steps, run
-from stepwise.scenario import EndpointSettings, Settings
+from stepwise.models.tcp.playground import Scenario, export_yaml, format_fragment, parse_steps, run
+from stepwise.models.tcp.scenario import EndpointSettings, Settings
 from stepwise.simulator import find_runtime
 from tests.conftest import BASE_CONTENT
 from tests.test_playground import random_scenario

@@ -37,10 +37,10 @@ passive open (back to LISTEN, §3.10.7.4 fourth check), and an active OPEN in LI
 User calls that do not change the state but are allowed (SEND in ESTABLISHED, SEND
 queued in SYN-SENT, ...) are listed as self-loops, so that ``TRANSITIONS[state]`` is
 also the list of user calls a state accepts: a user call that is not a key there is
-refused with :class:`~stepwise.tcp.errors.ModelError` naming the RFC section of the
+refused with :class:`~stepwise.models.tcp.errors.ModelError` naming the RFC section of the
 call (``USER_CALL_SECTION``). Segment arrivals are never refused: whatever arrives is
 handled by the rules of §3.10.7, implemented as small functions in
-:mod:`stepwise.tcp.endpoint` beside this table; most arrivals change no state.
+:mod:`stepwise.models.tcp.endpoint` beside this table; most arrivals change no state.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 The simulator page (layout ``simulator``) runs this module in the reader's browser,
 under Pyodide, in a Web Worker (``static/js/simworker.js``); the build uses it too, to
-write the "explore from here" links of lessons. It imports only the standard library,
-:mod:`stepwise.tcp` and :mod:`stepwise.scenario`, the code that compiles lessons, so a
-step computed in the page is the step ``python build.py trace`` computes for the same
-scenario written as a lesson, byte for byte.
+write the "explore from here" links of lessons. It imports only the standard library
+and the TCP model with :mod:`~stepwise.models.tcp.scenario`, the code that compiles
+lessons, so a step computed in the page is the step ``python build.py trace`` computes
+for the same scenario written as a lesson, byte for byte.
 
-A scenario is a :class:`~stepwise.scenario.Settings` and a list of steps, each a list
+A scenario is a :class:`~stepwise.models.tcp.scenario.Settings` and a list of steps, each a list
 of actions (docs/actions.md). A step's title is its actions joined by ``", "``. In a URL
 fragment (:func:`parse_fragment`, :func:`format_fragment`) it reads::
 
@@ -30,20 +30,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ..base import KeyPath, ScenarioError, trace_text
+from .actions import ENDPOINT_VERBS, NETWORK_VERBS, Action, ActionSyntaxError
+from .actions import parse_action as _parse_action
+from .errors import ModelError
+from .network import Network
 from .scenario import (
     ROLES,
     EndpointSettings,
-    KeyPath,
-    ScenarioError,
     Settings,
     parse_settings,
     run_step,
     step_json,
     trace_json,
-    trace_text,
 )
-from .tcp import ENDPOINT_VERBS, NETWORK_VERBS, Action, ActionSyntaxError, ModelError, Network
-from .tcp import parse_action as _parse_action
 
 #: The most actions a scenario may hold (a URL holding more is refused).
 MAX_ACTIONS = 500
@@ -305,7 +305,7 @@ def choices(network: Network, nbytes: int = DEFAULT_SEND_BYTES) -> list[dict[str
 
     Returns:
         One dict per action, endpoints' first (client, then server, in the order of
-        :data:`~stepwise.tcp.ENDPOINT_VERBS`), then the network's: ``{"action":
+        :data:`~stepwise.models.tcp.ENDPOINT_VERBS`), then the network's: ``{"action":
         "client send 100", "endpoint": "client", "verb": "send", "allowed": False,
         "reason": "client: cannot SEND in state CLOSED: ... (RFC 9293 §3.10.2)"}``.
         ``deliver`` and ``drop`` add ``"segment"``, the oldest segment in flight

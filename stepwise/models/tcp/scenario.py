@@ -1,31 +1,34 @@
 """A TCP scenario: simulation settings, and authored steps run on the model as trace steps.
 
 This is the part of trace compilation that needs nothing but the standard library and
-:mod:`stepwise.tcp`, so that the very same code runs at build time (through
-:mod:`stepwise.trace`) and in the reader's browser (through :mod:`stepwise.playground`,
-under Pyodide). It must never import the site pipeline, Jinja, markdown-it or YAML:
-:mod:`stepwise.bundle` checks that when it packs these modules for the browser.
+the TCP model, so that the very same code runs at build time (through
+:mod:`~stepwise.models.tcp.lesson`) and in the reader's browser (through
+:mod:`~stepwise.models.tcp.playground`, under Pyodide). It must never import the site
+pipeline, Jinja, markdown-it or YAML: :mod:`stepwise.simulator` checks that when it
+packs these modules for the browser.
 
 Shapes (format v1, docs/trace-format.md):
 
 * settings: :class:`Settings`, read from a lesson's ``simulation`` mapping by
   :func:`parse_settings`;
 * a trace step: the dict :func:`step_json` makes from the network's history;
-* problems: :class:`ScenarioError`, whose ``keypath`` names the frontmatter value at
-  fault (``("simulation", "client", "port")``, ``("steps", 2, "do", 0)``).
+* problems: :class:`~stepwise.models.base.ScenarioError`, whose ``keypath`` names the
+  frontmatter value at fault (``("simulation", "client", "port")``, ``("steps", 2, "do",
+  0)``).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import ipaddress
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .tcp import Action, Delivered, Dropped, ModelError, Network, Sent
+from ..base import KeyPath, check_keys, fail, is_int
+from .actions import Action
+from .errors import ModelError
+from .network import Delivered, Dropped, Network, Sent
 
 #: The trace format version written.
 TRACE_VERSION = 1
@@ -40,28 +43,6 @@ EXAMPLES = {
     "server": "server: {name: nginx, ip: 10.0.0.80, port: 443}",
 }
 
-KeyPath = tuple[str | int, ...]
-
-
-class ScenarioError(ValueError):
-    """A setting or step that cannot be run; the message says how to fix it.
-
-    Attributes:
-        keypath: the frontmatter value at fault, with 0-based list indices, e.g.
-            ``("steps", 2, "do", 0)``; the build turns it into a line of the lesson.
-    """
-
-    def __init__(self, message: str, keypath: KeyPath = ()):
-        super().__init__(message)
-        self.message = message
-        self.keypath = keypath
-
-
-def fail(message: str, *keypath: str | int) -> ScenarioError:
-    """A :class:`ScenarioError` naming ``keypath``."""
-    return ScenarioError(message, tuple(keypath))
-
-
 def _hash32(*parts: str) -> int:
     digest = hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big")
@@ -75,30 +56,6 @@ def derive_isn(seed: str, role: str) -> int:
 def derive_port(seed: str) -> int:
     """The client's port for a page: SHA-256 of the seed, in 32768 .. 60999 (Linux's default)."""
     return EPHEMERAL_PORTS[_hash32(seed, "port") % len(EPHEMERAL_PORTS)]
-
-
-def is_int(value: Any) -> bool:
-    """An ``int`` that is not a ``bool`` (YAML's ``true`` is not a port)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_keys(value: Mapping[Any, Any], known: tuple[str, ...], where: str,
-               keypath: KeyPath) -> None:
-    """Refuse a key of ``value`` not in ``known``, suggesting the closest known one.
-
-    Raises:
-        ScenarioError: ``unknown key 'prot' in simulation.server; known keys: ...``.
-    """
-    for key in value:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            if value[key] is None and not close:
-                # {title: the SYN, ACK is lost} reads as a key 'ACK is lost'
-                hint = ("; a comma inside { } ends a value: quote a value that holds one, "
-                        "e.g. {title: \"the SYN, ACK is lost\"}")
-            raise fail(f"unknown key '{key}' in {where}; known keys: {', '.join(known)}{hint}",
-                       *keypath, key)
 
 
 @dataclass(frozen=True)
@@ -322,8 +279,3 @@ def trace_json(settings: Settings, steps: list[dict[str, Any]]) -> dict[str, Any
         "steps": steps,
     }
 
-
-def trace_text(trace: Mapping[str, Any]) -> str:
-    """A trace as ``python build.py trace`` prints it: JSON indented by 2, not ASCII-escaped,
-    with a final newline."""
-    return json.dumps(trace, indent=2, ensure_ascii=False) + "\n"

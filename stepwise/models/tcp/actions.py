@@ -25,6 +25,32 @@ ENDPOINT_VERBS: dict[str, str | None] = {
 #: Verbs of the network, written alone.
 NETWORK_VERBS: tuple[str, ...] = ("deliver", "drop")
 
+#: Each verb for the reference (docs/actions.md is generated from it): an example
+#: action, the RFC 9293 event it is, and what happens.
+VERB_DOCS: dict[str, tuple[str, str, str]] = {
+    "listen": ("server listen", "passive OPEN, §3.10.1", "CLOSED -> LISTEN; nothing is sent"),
+    "connect": ("client connect", "active OPEN, §3.10.1",
+                "sends SYN; -> SYN-SENT (also from LISTEN)"),
+    "send": ("client send 120", "SEND, §3.10.2",
+             "sends one PSH,ACK segment of 120 bytes (1 to 65535) in ESTABLISHED or "
+             "CLOSE-WAIT; in SYN-SENT or SYN-RECEIVED the data waits for ESTABLISHED; in "
+             "LISTEN the endpoint sends a SYN first"),
+    "close": ("server close", "CLOSE, §3.10.4",
+              "sends FIN (FIN,ACK): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK, "
+              "SYN-RECEIVED -> FIN-WAIT-1; in LISTEN or SYN-SENT just -> CLOSED"),
+    "abort": ("client abort", "ABORT, §3.10.5",
+              "-> CLOSED at once, no TIME-WAIT; sends RST from SYN-RECEIVED, ESTABLISHED, "
+              "FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT"),
+    "timeout": ("client timeout", "§3.10.8, RFC 6298",
+                "fires that endpoint's shortest running timer: a delayed ACK goes out, or the "
+                "earliest unacknowledged SYN/data/FIN is sent again (and the RTO doubles), or "
+                "TIME-WAIT's 2MSL ends (-> CLOSED)"),
+    "deliver": ("deliver", "SEGMENT ARRIVES, §3.10.7",
+                "the oldest segment in flight reaches its destination; whatever that endpoint "
+                "sends in reply is put in flight, behind the others"),
+    "drop": ("drop", "", "the oldest segment in flight is lost"),
+}
+
 
 class ActionSyntaxError(ValueError):
     """An action string that is not in the vocabulary; the message says how to fix it."""

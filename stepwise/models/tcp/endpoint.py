@@ -3,7 +3,7 @@
 Theory of operation
 ===================
 
-An :class:`Endpoint` is in one of the 11 states of :mod:`stepwise.tcp.states`. Three
+An :class:`Endpoint` is in one of the 11 states of :mod:`stepwise.models.tcp.states`. Three
 kinds of event move it, exactly as in RFC 9293 §3.10:
 
 * user calls -- :meth:`Endpoint.open` (passive or active), :meth:`Endpoint.send`,
@@ -17,7 +17,7 @@ kinds of event move it, exactly as in RFC 9293 §3.10:
   ACK (0.2 s, only when enabled), the retransmission timer (RTO) or TIME-WAIT's 2MSL.
 
 Every method returns the segments the endpoint sends in response, in order, with
-``id`` 0; the :class:`~stepwise.tcp.network.Network` numbers them and puts them on the
+``id`` 0; the :class:`~stepwise.models.tcp.network.Network` numbers them and puts them on the
 wire.
 
 Simplifications, each allowed by the RFC, and where Linux differs:

@@ -3,9 +3,9 @@
 Theory of operation
 ===================
 
-A capture shows what two real TCP stacks sent; the model (:mod:`stepwise.tcp`) says what
+A capture shows what two real TCP stacks sent; the model (:mod:`stepwise.models.tcp`) says what
 RFC 9293 makes each endpoint do. :class:`Replay` feeds the captured segments, in
-capture order, to both model endpoints of a :class:`~stepwise.tcp.Network`:
+capture order, to both model endpoints of a :class:`~stepwise.models.tcp.Network`:
 
 * **the sender.** A segment is either one the model already expects from that endpoint
   (a reply it computed when the peer's last segment arrived: the SYN,ACK to a SYN, the
@@ -40,9 +40,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .capture import CapturedSegment, Connection
-from .tcp import Delivered, Endpoint, Flag, ModelError, Network, Segment, Sent, State, acceptable
-from .tcp.segment import seq_add, seq_le, seq_lt, seq_sub
-from .tcp.states import SYNCHRONIZED_STATES
+from .endpoint import Endpoint, acceptable
+from .errors import ModelError
+from .network import Delivered, Network, Sent
+from .segment import Flag, Segment, seq_add, seq_le, seq_lt, seq_sub
+from .states import SYNCHRONIZED_STATES, State
 
 _PEER = {"client": "server", "server": "client"}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 class ModelError(Exception):
     """An action that RFC 9293 does not allow in the current state, or that cannot happen.
 
-    Raised by the user calls of :class:`~stepwise.tcp.endpoint.Endpoint` and by the
-    scenario runner :class:`~stepwise.tcp.network.Network`, always *before* anything
+    Raised by the user calls of :class:`~stepwise.models.tcp.endpoint.Endpoint` and by the
+    scenario runner :class:`~stepwise.models.tcp.network.Network`, always *before* anything
     changes: after a ``ModelError`` the endpoint or network is exactly as it was.
 
     The message names the endpoint, its state, the call, the RFC's answer, what an

@@ -1,0 +1,53 @@
+"""Simulation models, found by name: ``simulation: {model: tcp}`` names the model ``tcp``.
+
+A model is a Python package that registers an object implementing
+:class:`stepwise.models.base.Model` under the entry point group ``stepwise.models``
+(pyproject.toml: ``[project.entry-points."stepwise.models"] tcp =
+"stepwise.models.tcp.model:MODEL"``). Ours register the same way a third party's do;
+the site pipeline asks :func:`get` and knows nothing of any protocol. Each model lives
+in a folder of its own here: ``tcp/`` (RFC 9293), ``bgp/`` (RFC 4271 over our TCP).
+docs/models.md shows how to add one.
+
+This package's modules import only the standard library (the simulator's browser code
+imports them).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .base import Model
+
+#: The entry point group models register in.
+GROUP = "stepwise.models"
+
+
+@functools.cache
+def _registered() -> dict[str, object]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def names() -> list[str]:
+    """The names of the models installed, sorted."""
+    return sorted(_registered())
+
+
+@functools.cache
+def get(name: str) -> Model:
+    """The model registered as ``name``.
+
+    Raises:
+        KeyError: no model has that name (see :func:`names`).
+        TypeError: what is registered under it is not a Model.
+    """
+    from .base import Model
+
+    entry = _registered()[name]
+    model = entry.load()  # type: ignore[attr-defined]
+    if not isinstance(model, Model):
+        raise TypeError(f"the entry point {GROUP}:{name} ({entry.value}) is not a "  # type: ignore[attr-defined]
+                        f"stepwise.models.base.Model")
+    return model
