@@ -41,7 +41,7 @@ from .simulator import (
     pack,
     runtime_files,
 )
-from .trace import explore, model_of
+from .trace import explore, model_of, scene_of
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
@@ -208,6 +208,7 @@ class SiteRenderer:
                                       strings=page.meta.get("strings"), current=page)
         href, ui = context["href"], context["ui"]
         before, after = self.tree.neighbours(page)
+        scene = scene_of(page.trace) if page.trace is not None else None
         context.update({
             "page": page,
             "content": Markup(page.html),
@@ -231,6 +232,8 @@ class SiteRenderer:
             "search_section": " › ".join(p.title for p in self.tree.ancestors(page)),
             "trace": page.trace,
             "trace_json": script_json(page.trace) if page.trace is not None else Markup(""),
+            "scene": scene,
+            "scene_json": script_json(scene) if scene is not None else Markup(""),
             # Pygments' stylesheet only where there is highlighted code (1.4 KB gzipped)
             "highlighted": _HIGHLIGHTED in page.html or any(
                 _HIGHLIGHTED in step["html"] for step in (page.trace or {}).get("steps", [])),
@@ -255,7 +258,7 @@ class SiteRenderer:
         context = self.page_context(front, absolute=True)
         context.update(content=Markup(""), lead=Markup(""), breadcrumb=[], sidebar=None,
                        children=[], backlinks=[], related=[], labs=[], label="", tags=[],
-                       trace=None, explore=[], simulator=None, prev_page=None,
+                       trace=None, scene=None, explore=[], simulator=None, prev_page=None,
                        next_page=None, toc=[],
                        searchable=False, search_section="",
                        canonical_url=self.config.base_url + url.lstrip("/"))

@@ -94,6 +94,11 @@ def check_scenario(simulation: Any, settings: Mapping[str, Any], fragment: str) 
         return model.check_scenario(settings, fragment)
 
 
+def scene_of(trace: Mapping[str, Any]) -> dict[str, Any]:
+    """What the player draws of a compiled trace, by its model (Model.scene)."""
+    return models.get(str(trace["model"])).scene(trace)
+
+
 def load_schema(model: str = "tcp") -> dict[str, Any]:
     """The JSON Schema of a model's traces (draft 2020-12)."""
     return models.get(model).schema()

@@ -114,12 +114,15 @@ def test_hostile_strings_are_inert_text_everywhere(hostile):
 
 def test_the_trace_cannot_close_its_script_element(hostile):
     doc = parse(hostile.out / "linux/how/evil/index.html")
-    (data,) = [s for s, (tag, attrs) in zip(doc.scripts, [t for t in doc.tags if t[0] == "script"],
-               strict=True) if attrs.get("type") == "application/json"]
-    assert "</script" not in data.lower() and "<!--" not in data
-    trace = json.loads(data)
+    trace_data, scene_data = [
+        s for s, (tag, attrs) in zip(doc.scripts, [t for t in doc.tags if t[0] == "script"],
+                                     strict=True) if attrs.get("type") == "application/json"]
+    for data in (trace_data, scene_data):
+        assert "</script" not in data.lower() and "<!--" not in data
+    trace, scene = json.loads(trace_data), json.loads(scene_data)
     assert trace["endpoints"]["client"]["name"] == HOSTILE  # the same string, intact
     assert trace["steps"][0]["title"] == HOSTILE
+    assert scene["lanes"][0]["name"] == HOSTILE
 
 
 def test_raw_html_is_text_by_default_and_markup_when_the_site_allows_it(make_project):

@@ -97,15 +97,19 @@
   };
   let state = null; // the last good answer: settings, steps, trace, start, flights, choices, fragment
   let frame = 0;
-  const player = window.stepwisePlayer($('figure.player'), { steps: [] }, {
+  const player = window.stepwisePlayer($('figure.player'), {}, {
     hash: false, start: null, onFrame: (i) => { frame = i; showFrame(); },
   });
 
-  const segText = (g) => {
-    const names = state.trace.endpoints;
-    return `#${g.id} ${g.flags.join(',')}${g.len ? ` len=${g.len}` : ''} ` +
-      `${names[g.src].name} → ${names[g.dst].name}`;
+  // a message of the scene in a few words: "#3 SYN,ACK nginx → curl"
+  const messages = () => {
+    const byId = {};
+    for (const f of state.scene.frames) for (const m of f.messages) if (!m.arrival) byId[m.id] = m;
+    return byId;
   };
+  const laneName = (id) => (state.scene.lanes.find((l) => l.id === id) || { name: id }).name;
+  const segText = (m) => `#${m.id} ${m.labels.map((l) => l.head).join(' / ')} ` +
+    `${laneName(m.from)} → ${laneName(m.to)}`;
   const last = () => (state ? state.steps.length : 0);
 
   const showChoices = () => {
@@ -129,31 +133,29 @@
       // what the action acts on: the oldest segment in flight, the timer that fires
       const what = $(`[data-what="${c.action.split(' ').slice(0, 2).join(' ')}"]`);
       if (what) {
-        what.textContent = c.segment && c.verb === 'deliver' ? segText(c.segment)
+        what.textContent = c.segment && c.verb === 'deliver' ? segText(messages()[c.segment.id])
           : c.timer ? fmt('timer_fires', { timer: `${timerName(c.timer.name)} ${c.timer.seconds} s` }) : '';
       }
     }
     $('.sim-undo').disabled = !last();
     $('.sim-reset').disabled = !last();
   };
-  const timerName = (n) => {
-    const fig = $('figure.player');
-    try { return JSON.parse(fig.dataset.sTimers)[n] || n; } catch (e) { return n; }
-  };
+  let words = {};
+  try { words = JSON.parse($('figure.player').dataset.words); } catch (e) { /* raw names */ }
+  const timerName = (n) => words['timer_' + String(n).toLowerCase().replace(/[- ]/g, '_')] || n;
 
   const showFrame = () => {
     if (!state) return;
-    const step = frame === 0 ? state.start : state.trace.steps[frame - 1];
+    const shown = frame === 0 ? state.start : state.scene.frames[frame - 1];
     for (const v of VARS) {
       for (const r of ROLES) {
         const cell = $(`tr[data-var="${v}"] td[data-role="${r}"]`);
-        const value = step.tcb[r][v];
+        const value = shown.variables[r][v];
         cell.textContent = value == null ? '–' : String(value);
       }
     }
     const ids = frame === 0 ? [] : state.flights[frame - 1];
-    const byId = {};
-    for (const s of state.trace.steps) for (const g of s.segments) byId[g.id] = g;
+    const byId = messages();
     const list = $('.sim-flight');
     list.replaceChildren(...ids.map((id) => {
       const li = document.createElement('li');
@@ -208,7 +210,8 @@
   const show = (answer, moving, fromUrl) => {
     if (fromUrl) delete form.dataset.edited;  // a new scenario: its own settings
     state = answer;
-    player.load(answer.trace, answer.steps.length, moving, answer.start);
+    player.load({ trace: answer.trace, scene: answer.scene }, answer.steps.length, moving,
+      answer.start);
     showSteps();
     showSettings();
     showFrame();
@@ -217,10 +220,11 @@
     $('.sim-link').value = location.href;
     if (exportPanel.open) refreshExport();
     const n = answer.steps.length, e = answer.trace.endpoints;
-    const s = n ? answer.trace.steps[n - 1] : answer.start;
+    const s = n ? answer.trace.steps[n - 1] : { title: '' };
+    const f = n ? answer.scene.frames[n - 1] : answer.start, layer = answer.scene.layers[0];
     feedback.textContent = fmt(n ? 'announce' : 'announce_start', {
       n, title: s.title, client: e.client.name, server: e.server.name,
-      client_state: s.states.client, server_state: s.states.server });
+      client_state: f.states.client[layer], server_state: f.states.server[layer] });
   };
 
   // Ask for a scenario; on refusal, say why (``onError``, else at the top) and keep the

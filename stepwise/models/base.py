@@ -115,6 +115,12 @@ class Model(ABC):
         """The JSON Schema (draft 2020-12) of this model's traces."""
 
     @abstractmethod
+    def scene(self, trace: Mapping[str, Any]) -> dict[str, Any]:
+        """What the player draws of ``trace``: ``{"lanes", "layers", "categories",
+        "frames"}``, one frame per step (docs/models.md describes each field). The player
+        knows no protocol: everything it shows comes from here."""
+
+    @abstractmethod
     def reference(self) -> dict[str, str]:
         """The Markdown reference of this model's action vocabulary, generated from the
         code, by section name (``{"actions": "| action | ... |", ...}``). docs/ hold

@@ -37,6 +37,11 @@ class TcpModel(Model):
         schema: dict[str, Any] = json.loads(text)
         return schema
 
+    def scene(self, trace: Mapping[str, Any]) -> dict[str, Any]:
+        from .scene import scene
+
+        return scene(trace)
+
     def reference(self) -> dict[str, str]:
         from .reference import actions_reference, refusals_reference
 

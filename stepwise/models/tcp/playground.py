@@ -44,6 +44,7 @@ from .scenario import (
     step_json,
     trace_json,
 )
+from .scene import frame, scene
 
 #: The most actions a scenario may hold (a URL holding more is refused).
 MAX_ACTIONS = 500
@@ -453,7 +454,8 @@ def respond(request: Mapping[str, Any]) -> dict[str, Any]:
             return {"ok": True, "yaml": export_yaml(scenario), "json": trace_text(result.trace)}
         steps = [[str(a) for a in step] for step in scenario.steps]
         return {"ok": True, "settings": settings_json(scenario.settings), "steps": steps,
-                "trace": result.trace, "start": result.start, "flights": result.flights,
+                "trace": result.trace, "scene": scene(result.trace),
+                "start": frame(result.start), "flights": result.flights,
                 "choices": choices(result.network),
                 "fragment": format_fragment(scenario)}
     except ScenarioError as err:
@@ -472,8 +474,9 @@ def handle(request: str) -> str:
     * ``{"op": "export", ...}`` (as ``run``): ``{"ok": true, "yaml", "json"}``, the
       scenario as lesson frontmatter and its trace as text.
 
-    Responses: ``{"ok": true, "settings", "steps", "trace", "start", "flights",
-    "choices", "fragment"}`` (see :class:`Run` and :func:`choices`), or ``{"ok":
+    Responses: ``{"ok": true, "settings", "steps", "trace", "scene", "start",
+    "flights", "choices", "fragment"}`` (see :class:`Run` and :func:`choices`; ``scene``
+    is what the player draws, ``start`` the scene frame before any action), or ``{"ok":
     false, "error": "..."}`` with the message to show; a request is never half done.
     """
     try:
