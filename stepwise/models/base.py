@@ -16,6 +16,7 @@ import difflib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,52 @@ class Model(ABC):
             ScenarioError: the simulator would refuse it (its own message).
         """
         raise ScenarioError(f"the {self.name} model has no simulator")
+
+
+@dataclass
+class AuthoredStep:
+    """One step of a lesson's ``steps``, checked: its place, title, Markdown text and
+    the action strings of its ``do``."""
+
+    index: int
+    title: str
+    text: str | None
+    do: list[str]
+
+
+def authored_steps(steps: Any, example: str) -> list[AuthoredStep]:
+    """A lesson's ``steps`` in their common shape: a non-empty list of ``{title, do,
+    text}`` mappings, ``do`` a list of strings (parsed by the model afterwards).
+
+    Args:
+        example: an action of the model, for the messages (``r1 start``).
+
+    Raises:
+        ScenarioError: the first malformed step, with its key path.
+    """
+    if not isinstance(steps, list) or not steps:
+        raise fail(f"'steps' must be a non-empty list, e.g. steps: [{{title: the first "
+                   f"step, do: [{example}]}}]", "steps")
+    out = []
+    for i, step in enumerate(steps):
+        if not isinstance(step, Mapping):
+            raise fail(f"step {i + 1} must be a mapping with a title, e.g. "
+                       f"{{title: the first step, do: [{example}]}}", "steps", i)
+        check_keys(step, ("title", "do", "text"), f"step {i + 1}", ("steps", i))
+        title = step.get("title")
+        if not isinstance(title, str) or not title.strip():
+            where: KeyPath = ("steps", i, "title") if "title" in step else ("steps", i)
+            raise fail(f"step {i + 1} needs a title (a non-empty string)", *where)
+        text = step.get("text")
+        if text is not None and not isinstance(text, str):
+            raise fail(f"step {i + 1}: 'text' must be a string of Markdown", "steps", i, "text")
+        do = step.get("do", [])
+        if not isinstance(do, list):
+            raise fail(f"'do' must be a list of actions, e.g. do: [{example}]"
+                       + ("" if isinstance(do, str) else f"; got {do!r}"), "steps", i, "do")
+        for j, action in enumerate(do):
+            if not isinstance(action, str):
+                raise fail(f"step {i + 1}: action {j + 1} must be a string such as "
+                           f"'{example}', got {action!r}", "steps", i, "do", j)
+        out.append(AuthoredStep(i, title, text, list(do)))
+    return out
