@@ -294,7 +294,7 @@ def sim(**changes: Any) -> dict[str, Any]:
 
 ERRORS: list[tuple[Any, Any, str, tuple[str | int, ...]]] = [
     (["tcp"], GOOD_STEPS, "'simulation' must be a mapping", ("simulation",)),
-    (sim(model="udp"), GOOD_STEPS, "unknown simulation model 'udp'; known models: tcp",
+    (sim(model="udp"), GOOD_STEPS, "unknown simulation model 'udp'; known models: bgp, tcp",
      ("simulation", "model")),
     ({k: v for k, v in GOOD_SIM.items() if k != "model"}, GOOD_STEPS,
      "simulation needs 'model: tcp'", ("simulation",)),
