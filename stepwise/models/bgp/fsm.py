@@ -136,7 +136,8 @@ DOES: dict[tuple[State, Event], str] = {
     (CONNECT, E.TCP_CONNECTION_VALID): "lets TCP answer the peer's SYN",
     (CONNECT, E.TCP_CR_ACKED): "stops the ConnectRetryTimer, sends OPEN, sets the "
     "HoldTimer to a large value (4 minutes)",
-    (CONNECT, E.TCP_CONNECTION_CONFIRMED): "as for Tcp_CR_Acked",
+    (CONNECT, E.TCP_CONNECTION_CONFIRMED): "stops the ConnectRetryTimer, sends OPEN, sets "
+    "the HoldTimer to a large value (4 minutes)",
     (CONNECT, E.TCP_CONNECTION_FAILS): "stops the ConnectRetryTimer, drops the TCP "
     "connection",
     (ACTIVE, E.MANUAL_STOP): "drops the TCP connection, sets ConnectRetryCounter to 0, "
@@ -144,7 +145,8 @@ DOES: dict[tuple[State, Event], str] = {
     (ACTIVE, E.CONNECT_RETRY_TIMER_EXPIRES): "restarts the ConnectRetryTimer, opens a "
     "TCP connection to the peer",
     (ACTIVE, E.TCP_CONNECTION_VALID): "lets TCP answer the peer's SYN",
-    (ACTIVE, E.TCP_CR_ACKED): "as for TcpConnectionConfirmed",
+    (ACTIVE, E.TCP_CR_ACKED): "stops the ConnectRetryTimer, sends OPEN, sets the HoldTimer "
+    "to a large value (4 minutes)",
     (ACTIVE, E.TCP_CONNECTION_CONFIRMED): "stops the ConnectRetryTimer, sends OPEN, sets "
     "the HoldTimer to a large value (4 minutes)",
     (ACTIVE, E.TCP_CONNECTION_FAILS): "restarts the ConnectRetryTimer, increments "
