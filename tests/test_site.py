@@ -119,7 +119,7 @@ def test_section_lists_its_children_by_order(site: Path):
     listing = html.split('id="sw-in-section"', 1)[1].split("</section>", 1)[0]
     hrefs = [h.split('"', 1)[0] for h in listing.split('href="')[1:]]
     assert hrefs == ["tcp-handshake/index.html", "tcp-states/index.html", "port/index.html",
-                     "tls-handshake/index.html"]
+                     "tls-handshake/index.html", "bgp-states/index.html"]
 
 
 def test_sitemap_and_404_use_base_url(site: Path):

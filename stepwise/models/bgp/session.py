@@ -290,6 +290,7 @@ class Session:
         if sp.state in (State.OPEN_SENT, State.OPEN_CONFIRM, State.ESTABLISHED):
             self._send(sp, notification(5))
         self._drop(sp, count=True)
+        self._forget(sp)
         sp.state = State.IDLE
 
     def _on_manual_start(self, sp: Speaker) -> None:
@@ -308,6 +309,7 @@ class Session:
         if sp.state in (State.OPEN_SENT, State.OPEN_CONFIRM, State.ESTABLISHED):
             self._send(sp, notification(6))
         self._drop(sp)
+        self._forget(sp)
         sp.connect_retry_counter = 0
 
     def _on_connect_retry_timer_expires(self, sp: Speaker) -> None:
@@ -320,6 +322,7 @@ class Session:
     def _on_hold_timer_expires(self, sp: Speaker) -> None:
         self._send(sp, notification(4))
         self._drop(sp, count=True)
+        self._forget(sp)
 
     def _on_keepalive_timer_expires(self, sp: Speaker) -> None:
         self._send(sp, keepalive())
@@ -362,6 +365,7 @@ class Session:
     def _on_bgp_open_msg_err(self, sp: Speaker) -> None:
         self._send(sp, notification(2, self._open_error or 0))
         self._drop(sp, count=True)
+        self._forget(sp)
 
     def _on_notif_msg(self, sp: Speaker) -> None:
         self._drop(sp, count=sp.state is not State.OPEN_SENT)
