@@ -14,6 +14,7 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 LESSON = "linux/how/tcp-handshake/index.html"
+BGP_LESSON = "linux/how/bgp-peering/index.html"
 
 pytestmark = pytest.mark.browser
 
@@ -36,11 +37,14 @@ def badge(page: Page, who: str):
 
 
 def expect_step(page: Page, trace: dict, n: int, timeout: float = SLOW) -> None:
-    """The player shows step n (1-based): data-step and both badges as the trace says."""
+    """The player shows step n (1-based): data-step, and every badge as the trace says
+    (a TCP trace: one state per endpoint; a BGP trace: one per speaker and layer)."""
     expect(page.locator("figure.player")).to_have_attribute("data-step", str(n), timeout=timeout)
-    for who in ENDPOINTS:
-        state = trace["steps"][n - 1]["states"][who]
-        expect(badge(page, who)).to_have_attribute("data-state", state, timeout=timeout)
+    for who, state in trace["steps"][n - 1]["states"].items():
+        layers = state if isinstance(state, dict) else {"tcp": state}
+        for layer, value in layers.items():
+            shown = page.locator(f'figure.player [data-endpoint="{who}"][data-layer="{layer}"]')
+            expect(shown).to_have_attribute("data-state", value, timeout=timeout)
 
 
 def clean(watch) -> None:
@@ -52,6 +56,27 @@ def clean(watch) -> None:
 
 def test_the_site_has_the_lesson(site) -> None:
     assert LESSON in site.lessons, f"no trace on {LESSON}; lessons with one: {site.lessons}"
+    assert BGP_LESSON in site.lessons
+
+
+def test_a_bgp_lesson_shows_both_layers(site, new_page, artifacts: Path) -> None:
+    page, watch = new_page(reduced=True)
+    page.goto(site.url(BGP_LESSON))
+    trace = trace_of(page)
+    assert trace["model"] == "bgp"
+    # two badges per router: BGP above TCP
+    expect(page.locator("figure.player .pl-badge")).to_have_count(4)
+    expect(page.locator("figure.player .pl-role").first).to_have_text("router")
+    for n in range(2, len(trace["steps"]) + 1):
+        page.keyboard.press("ArrowRight")
+        expect_step(page, trace, n)
+        if n == 3:  # the OPEN rides in a TCP segment: both labels, BGP's first
+            labels = page.locator("figure.player .pl-seg").last.locator(".pl-lbl")
+            expect(labels).to_have_count(2)
+            expect(labels.first).to_contain_text("OPEN AS 65001, hold 90 s")
+            expect(labels.last).to_contain_text("PSH,ACK seq=")
+            page.locator("figure.player").screenshot(path=str(artifacts / "player-bgp-step3.png"))
+    clean(watch)
 
 
 def test_opens_at_step_one(site, new_page) -> None:
