@@ -17,6 +17,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,17 @@ def check_keys(value: Mapping[Any, Any], known: tuple[str, ...], where: str,
                        *keypath, key)
 
 
+def vocabulary_table(rfc: str, verbs: list[str],
+                     docs: Mapping[str, tuple[str, str, str]]) -> str:
+    """A model's action vocabulary as a Markdown table: for each verb an example, the
+    RFC's name for it (``rfc`` heads the column) and what happens."""
+    rows = [f"| action | {rfc} | what happens |", "| --- | --- | --- |"]
+    for verb in verbs:
+        example, where, what = docs[verb]
+        rows.append(f"| `{example}` | {where} | {what} |")
+    return "\n".join(rows) + "\n"
+
+
 def trace_text(trace: Mapping[str, Any]) -> str:
     """A trace as ``python build.py trace`` prints it: JSON indented by 2, not ASCII-escaped,
     with a final newline."""
@@ -111,9 +123,13 @@ class Model(ABC):
             ScenarioError: the frontmatter is malformed or the model refuses a step.
         """
 
-    @abstractmethod
     def schema(self) -> dict[str, Any]:
-        """The JSON Schema (draft 2020-12) of this model's traces."""
+        """The JSON Schema (draft 2020-12) of this model's traces: by default the file
+        ``trace-schema.json`` of the package that defines the model's class."""
+        package = type(self).__module__.rpartition(".")[0]
+        text = resources.files(package).joinpath("trace-schema.json").read_text("utf-8")
+        schema: dict[str, Any] = json.loads(text)
+        return schema
 
     @abstractmethod
     def scene(self, trace: Mapping[str, Any]) -> dict[str, Any]:

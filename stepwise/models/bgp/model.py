@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +22,6 @@ class BgpModel(Model):
         from .lesson import compile_lesson
 
         return compile_lesson(simulation, steps, seed=seed, render_text=render_text)
-
-    def schema(self) -> dict[str, Any]:
-        text = resources.files(__package__).joinpath("trace-schema.json").read_text("utf-8")
-        schema: dict[str, Any] = json.loads(text)
-        return schema
 
     def scene(self, trace: Mapping[str, Any]) -> dict[str, Any]:
         from .scene import scene

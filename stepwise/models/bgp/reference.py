@@ -6,17 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..base import vocabulary_table
 from .actions import NETWORK_VERBS, SPEAKER_VERBS, VERB_DOCS
 from .fsm import DOES, OTHER_EVENT, TRANSITIONS
 
 
 def actions_reference() -> str:
     """The vocabulary: every action, the event of RFC 4271 it is, what happens."""
-    rows = ["| action | RFC 4271 | what happens |", "| --- | --- | --- |"]
-    for verb in [*SPEAKER_VERBS, *NETWORK_VERBS]:
-        example, rfc, what = VERB_DOCS[verb]
-        rows.append(f"| `{example}` | {rfc} | {what} |")
-    return "\n".join(rows) + "\n"
+    return vocabulary_table("RFC 4271", [*SPEAKER_VERBS, *NETWORK_VERBS], VERB_DOCS)
 
 
 def transitions_reference() -> str:

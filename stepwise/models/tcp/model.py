@@ -7,9 +7,7 @@ Everything here delegates to the modules beside it: :mod:`.lesson` compiles less
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +29,6 @@ class TcpModel(Model):
 
         return compile_lesson(simulation, steps, seed=seed, render_text=render_text,
                               base_dir=base_dir, content_dir=content_dir, reads=reads)
-
-    def schema(self) -> dict[str, Any]:
-        text = resources.files(__package__).joinpath("trace-schema.json").read_text("utf-8")
-        schema: dict[str, Any] = json.loads(text)
-        return schema
 
     def scene(self, trace: Mapping[str, Any]) -> dict[str, Any]:
         from .scene import scene

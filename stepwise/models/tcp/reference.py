@@ -10,6 +10,7 @@ test keeps them equal.
 
 from __future__ import annotations
 
+from ..base import vocabulary_table
 from .actions import ENDPOINT_VERBS, NETWORK_VERBS, VERB_DOCS
 from .states import ALL_STATES, REFUSAL_REASON, USER_CALL_SECTION, Event, State
 
@@ -33,11 +34,7 @@ def _states(states: list[State]) -> str:
 
 def actions_reference() -> str:
     """The vocabulary: every action, the RFC 9293 event it is, what happens."""
-    rows = ["| action | RFC 9293 | what happens |", "| --- | --- | --- |"]
-    for verb in [*ENDPOINT_VERBS, *NETWORK_VERBS]:
-        example, rfc, what = VERB_DOCS[verb]
-        rows.append(f"| `{example}` | {rfc} | {what} |")
-    return "\n".join(rows) + "\n"
+    return vocabulary_table("RFC 9293", [*ENDPOINT_VERBS, *NETWORK_VERBS], VERB_DOCS)
 
 
 def refusals_reference() -> str:
