@@ -164,6 +164,11 @@
             stateOf(moving ? prev : s, lane.id, layer))).join('') +
           timersOf(s, lane.id).map((t, j) => timer(t, x, L.end + 14 + j * 20, side)).join('') + '</g>';
       });
+      // several layers: their names between the lanes, level with their badges
+      if (layers.length > 1) {
+        h += layers.map((layer, li) => `<text class="pl-layer" x="${L.W / 2}" y="${73 + li * 26}" ` +
+          `text-anchor="middle">${esc(layer.toUpperCase())}</text>`).join('');
+      }
       const rows = (s.messages || []).map((g, r) => ({ g, ...seg(g, r, L) }));
       h += rows.map((r) => r.svg).join('');
       const svg = document.createElementNS(SVGNS, 'svg');
