@@ -21,6 +21,17 @@ Two conversations, each captured into its own file, as pcap (tcpdump) and as pca
 Both ends are Python sockets written here; the ports are this project's own choice,
 and the client's port is whatever the kernel picks. The payloads are made-up text:
 the site build drops payload bytes anyway and keeps only their lengths.
+
+With ``--lossy`` (root, plus ``apt-get install libnetfilter-queue-dev`` and ``pip install
+NetfilterQueue``, which the script asks for) it records the lossy conversations of
+:data:`LOSSY` into ``tests/fixtures/captures/lossy/`` instead: each scenario's segments
+pass an NFQUEUE impairment (``tools/lossy_captures.py``) written for it, which drops, holds or
+delays chosen segments. tcpdump on ``lo`` sees a segment between the two netfilter hooks
+the impairment sits on, so a segment dropped on OUTPUT is *lost before the capture
+point* (never in the capture), and one dropped on INPUT is *lost after it* (in the
+capture, never delivered). Beside each ``NAME.pcap`` goes ``NAME.json``: what was done,
+and both sockets' final states as ``ss`` showed them a moment after the conversation
+(``CLOSED`` when the socket is gone), which the tests compare the replay with.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ REQUEST = b"GET /stepwise/capture-demo HTTP/1.0\r\nHost: stepwise.invalid\r\n\r\
 RESPONSE = (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 31\r\n\r\n"
             b"stepwise capture demo payload\r\n")
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "content/linux/how/captures"
+LOSSY_OUT = Path(__file__).resolve().parent.parent / "tests/fixtures/captures/lossy"
 
 
 def server_closes_first() -> None:
@@ -116,10 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="folder for the .pcap and .pcapng files (default: %(default)s)")
+    parser.add_argument("--lossy", action="store_true",
+                        help=f"record the lossy scenarios into {LOSSY_OUT} instead")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="with --lossy: just these scenarios (default: all)")
     args = parser.parse_args(argv)
-    for tool in ("tcpdump", "editcap"):
+    for tool in ("tcpdump",) if args.lossy else ("tcpdump", "editcap"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is missing: apt-get install tcpdump wireshark-common")
+    if args.lossy:
+        from lossy_captures import record_lossy  # needs NetfilterQueue: only for --lossy
+
+        return record_lossy(args.out if args.out != DEFAULT_OUT else LOSSY_OUT, args.only)
     with tempfile.TemporaryDirectory() as tmp:
         record("server-closes-first", server_closes_first, args.out, Path(tmp))
         record("connect-refused", connect_refused, args.out, Path(tmp))

@@ -29,7 +29,7 @@ Simplifications, each allowed by the RFC, and where Linux differs:
   reads at once) and every segment advertises it; RSTs advertise 0.
 * No out-of-order queue: data that arrives beyond RCV.NXT (an earlier segment was
   lost) is answered with a duplicate ACK and discarded; §3.10.7.4 says such segments
-  "may be held", Linux holds them.
+  "may be held", Linux holds them (the :data:`LINUX` profile does too).
 * Retransmission (RFC 6298): one retransmission timer per endpoint, running while
   sequence space is unacknowledged. The initial RTO is 1 s (§2.1); each expiry
   retransmits the earliest unacknowledged SYN, data or FIN (§5.4) and doubles the RTO
@@ -53,8 +53,14 @@ Simplifications, each allowed by the RFC, and where Linux differs:
   (a literal reading of the acceptability test would drop it and send an ACK instead;
   Linux accepts it as the figure does).
 * A duplicate SYN arriving in SYN-RECEIVED fails the acceptability test and is
-  answered with an ACK (§3.10.7.4); Linux retransmits its SYN,ACK instead. The
-  model's SYN-RECEIVED endpoint recovers a lost SYN,ACK by its own retransmission timer.
+  answered with an ACK (§3.10.7.4); Linux retransmits its SYN,ACK instead (so does the
+  :data:`LINUX` profile). The model's SYN-RECEIVED endpoint recovers a lost SYN,ACK by
+  its own retransmission timer.
+
+A :class:`Profile` switches on, per endpoint, the two Linux behaviours above; lessons and
+the simulator use :data:`RFC` (none), the replay of a capture :data:`LINUX`. Whenever a
+profile's behaviour is taken where the RFC's reading would differ, the endpoint says so
+in :attr:`Endpoint.notes`, which the replay writes into its trace.
 * ABORT sends <SEQ=SND.NXT><CTL=RST> in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1,
   FIN-WAIT-2 and CLOSE-WAIT and enters CLOSED (no TIME-WAIT); in CLOSING, LAST-ACK and
   TIME-WAIT it sends nothing (§3.10.5). Linux (``SO_LINGER`` 0, then ``close``) agrees
@@ -70,7 +76,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .errors import ModelError
-from .segment import Flag, Segment, in_window, seq_add, seq_le, seq_lt
+from .segment import Flag, Segment, in_window, seq_add, seq_le, seq_lt, seq_sub
 from .states import (
     CLOSE_WAIT,
     CLOSED,
@@ -120,6 +126,28 @@ DELAYED_ACK_SECONDS = 0.2
 ISS_STEP = 64000
 #: Largest byte count of one SEND (one segment; the fixed window).
 MAX_SEND = WINDOW
+
+@dataclass(frozen=True)
+class Profile:
+    """Where an implementation may choose, or where Linux departs from RFC 9293.
+
+    Attributes:
+        hold_out_of_order: keep data that arrives beyond RCV.NXT and acknowledge it once
+            the gap is filled (RFC 9293 §3.10.7.4: such segments "may be held"); the
+            acknowledgment that fills a gap goes out at once (RFC 5681 §4.2).
+        syn_ack_for_duplicate_syn: in SYN-RECEIVED, answer a retransmitted SYN (SEG.SEQ =
+            IRS) by resending the SYN,ACK, as Linux does, where §3.10.7.4's acceptability
+            test sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    """
+
+    hold_out_of_order: bool = False
+    syn_ack_for_duplicate_syn: bool = False
+
+
+#: The RFC's reading: no held data, an ACK for a duplicate SYN.
+RFC = Profile()
+#: What Linux does where the two differ (the replay of a capture uses it).
+LINUX = Profile(hold_out_of_order=True, syn_ack_for_duplicate_syn=True)
 
 #: Timer names as used in traces.
 RETRANSMISSION = "retransmission"
@@ -175,6 +203,8 @@ class TCB:
     ack_pending: bool = False
     #: How often TIME-WAIT's 2MSL timer was restarted by a retransmitted FIN.
     time_wait_restarts: int = 0
+    #: Data held beyond RCV.NXT (profile ``hold_out_of_order``): SEG.SEQ -> SEG.LEN.
+    held: dict[int, int] = field(default_factory=dict)
 
     def fin_acked(self) -> bool:
         """True once our FIN is sent and acknowledged (SND.UNA is past it)."""
@@ -244,8 +274,11 @@ class Endpoint:
         iss: the ISN (0 .. 2**32-1) of the first connection; each later ISN selection
             adds :data:`ISS_STEP` (the model's stand-in for the ISN clock of §3.4.1).
         delayed_ack: delay ACKs as described in the module docstring.
+        profile: the behaviours where Linux and the RFC differ (:class:`Profile`).
 
     ``state`` is the current :class:`State`; ``tcb`` is None exactly in CLOSED.
+    ``notes`` collects, in order, every place the profile made the endpoint act other
+    than the RFC's reading (not part of the endpoint's state: ``==`` ignores it).
     """
 
     name: str
@@ -255,6 +288,8 @@ class Endpoint:
     state: State = CLOSED
     tcb: TCB | None = None
     iss_selected: int = 0
+    profile: Profile = RFC
+    notes: list[str] = field(default_factory=list, compare=False, repr=False)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -585,6 +620,13 @@ class Endpoint:
             if (self.state is TIME_WAIT and seg.has(Flag.FIN)
                     and seq_add(seg.seq, seg.seg_len) == tcb.RCV_NXT):
                 tcb.time_wait_restarts += 1  # retransmitted FIN: re-ACK, restart 2MSL
+            if (self.profile.syn_ack_for_duplicate_syn and self.state is SYN_RECEIVED
+                    and seg.has(Flag.SYN) and not seg.has(Flag.ACK) and seg.seq == tcb.IRS
+                    and tcb.unacked and tcb.unacked[0].syn):
+                self.notes.append(
+                    f"{self.name} answers the repeated SYN by sending its SYN,ACK again, as "
+                    f"Linux does; RFC 9293 §3.10.7.4 would answer with an ACK")
+                return [self._send_unit(tcb.unacked[0])], _Ack.NONE
             return [], _Ack.NOW
         # second: RST (with RFC 5961 §3.2: only an exact RCV.NXT resets)
         if seg.has(Flag.RST):
@@ -622,9 +664,15 @@ class Endpoint:
         owed = _Ack.NONE
         if seg.len > 0 and self.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
             if seg.seq != tcb.RCV_NXT:
-                return [], _Ack.NOW  # out of order: not held, duplicate ACK
+                if self.profile.hold_out_of_order and seq_lt(tcb.RCV_NXT, seg.seq):
+                    tcb.held[seg.seq] = seg.len
+                    self.notes.append(
+                        f"{self.name} keeps the {seg.len} bytes that arrived beyond a gap, as "
+                        f"Linux does (RFC 9293 §3.10.7.4 allows it; the model alone drops "
+                        f"them) and repeats its ACK for the missing bytes")
+                return [], _Ack.NOW  # out of order: duplicate ACK
             tcb.RCV_NXT = seq_add(tcb.RCV_NXT, seg.len)
-            owed = _Ack.DELAYABLE
+            owed = _Ack.NOW if self._take_held() else _Ack.DELAYABLE
         # eighth: FIN
         if seg.has(Flag.FIN) and self.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
             if seq_add(seg.seq, seg.len) != tcb.RCV_NXT:
@@ -638,6 +686,27 @@ class Endpoint:
                 tcb.unacked.clear()  # "turn off the other timers"
             return [], _Ack.NOW
         return [], owed
+
+    def _take_held(self) -> bool:
+        """Move RCV.NXT over held data the new segment made contiguous; True if any."""
+        tcb = self._tcb()
+        assert tcb.RCV_NXT is not None
+        taken = 0
+        while True:
+            nxt = tcb.RCV_NXT
+            start = next((seq for seq, n in tcb.held.items()
+                          if seq_le(seq, nxt) and seq_lt(nxt, seq_add(seq, n))), None)
+            for seq in [seq for seq, n in tcb.held.items()
+                        if seq_le(seq_add(seq, n), nxt)]:
+                del tcb.held[seq]  # wholly below RCV.NXT: nothing new in it
+            if start is None:
+                break
+            tcb.RCV_NXT = seq_add(start, tcb.held.pop(start))
+            taken += seq_sub(tcb.RCV_NXT, nxt)
+        if taken:
+            self.notes.append(f"the gap is filled: {self.name} takes the {taken} bytes it "
+                              f"held and acknowledges them at once")
+        return taken > 0
 
     def _back_to_listen(self) -> None:
         self.tcb = TCB(passive=True)

@@ -39,7 +39,6 @@ from .scenario import (
     parse_isns,
     parse_settings,
     run_step,
-    step_json,
     trace_json,
 )
 
@@ -344,7 +343,7 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
                      client_settings: EndpointSettings, server_settings: EndpointSettings,
                      render_text: Callable[[str], str]) -> dict[str, Any]:
     from .capture import Address, CaptureError, anonymise, pick_connection, read_capture
-    from .replay import Replay
+    from .replay import FrameStep, Replay, ReplayError
 
     try:
         segments = read_capture(path)
@@ -394,33 +393,33 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
     opener = conn.segments[0]
     if opener.flags == ("SYN",) and conn.role(opener) == "client":
         network.client.iss = opener.seq
-    replay = Replay(network, conn)
     names = {"client": client["name"], "server": server["name"]}
-    out_steps: list[dict[str, Any]] = []
 
-    def model_steps(frame: int) -> None:
-        out_steps.extend(_model_step(network, step, render_text)
-                         for step in after.get(frame, []))
+    def after_frame(net: Network, frame: int) -> list[dict[str, Any]]:
+        return [_model_step(net, step, render_text) for step in after.get(frame, [])]
 
-    model_steps(0)
+    out_steps = after_frame(network, 0)
+    try:
+        explained = Replay(network, conn, after_frame).run()
+    except ReplayError as err:
+        raise CaptureError(err.message, err.frame) from None
     problems: dict[int, str] = {}
-    for captured in conn.segments:
-        start = len(network.history)
-        played = replay.play(captured)
-        if played.problem is not None:
-            problems[captured.frame] = played.problem
-        seg, fields = played.segment, played.fields
-        note = annotated.get(captured.frame)
+    for item in explained:
+        if not isinstance(item, FrameStep):
+            out_steps.append(item)
+            continue
+        if item.problems:
+            problems[item.frame] = "; ".join(item.problems)
+        seg, fields = item.segment, item.fields
+        note = annotated.get(item.frame)
         title = note.title if note is not None and note.title else spec.title.format_map({
             "src": names[seg.src], "dst": names[seg.dst], "flags": ", ".join(seg.flag_names),
-            "len": seg.len, "frame": captured.frame, "time_ms": fields["time_ms"],
+            "len": seg.len, "frame": item.frame, "time_ms": fields["time_ms"],
             "seq": seg.seq, "ack": "" if seg.ack is None else seg.ack,
             "rel_seq": fields["rel_seq"],
             "rel_ack": "" if fields["rel_ack"] is None else fields["rel_ack"]})
         html = render_text(note.text) if note is not None and note.text else ""
-        out_steps.append(step_json(network, start, title, html, played.actions,
-                                    {seg.id: fields}, frame=captured.frame))
-        model_steps(captured.frame)
+        out_steps.append({**item.step, "title": title, "html": html})
 
     for frame, problem in problems.items():
         if frame not in spec.expect:

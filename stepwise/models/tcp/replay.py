@@ -1,75 +1,105 @@
-"""Play a captured TCP connection through the model, one frame at a time.
+"""Explain a captured TCP connection with the model, frame by frame.
 
 Theory of operation
 ===================
 
-A capture shows what two real TCP stacks sent; the model (:mod:`stepwise.models.tcp`) says what
-RFC 9293 makes each endpoint do. :class:`Replay` feeds the captured segments, in
-capture order, to both model endpoints of a :class:`~stepwise.models.tcp.Network`:
+A capture is taken at one point of the path. It shows what passed that point, in the
+order it passed, and nothing else: not what was lost before it, not what was lost after
+it, not when a segment it saw reached its receiver. The model
+(:mod:`stepwise.models.tcp`) says what RFC 9293 makes each endpoint do. The replay looks
+for the *explanation* of the capture that the model can play and that needs the fewest
+losses: a sequence of model events in which every captured segment is sent, in capture
+order, by the endpoint that sent it, and each is then delivered or lost.
 
-* **the sender.** A segment is either one the model already expects from that endpoint
-  (a reply it computed when the peer's last segment arrived: the SYN,ACK to a SYN, the
-  ACK of data or of a FIN, the RST from a closed port), or it is the result of something
-  the capture cannot show, which the replay infers and performs on the model: a SYN is
+The events an explanation is made of:
+
+* **sending a captured segment.** The segment is either one the model already expects
+  from that endpoint (a reply it formed when the peer's last segment arrived: the SYN,ACK
+  to a SYN, the ACK of data or of a FIN, the RST from a closed port), or the result of
+  something the capture cannot show, which the replay performs on the model: a SYN is
   ``connect``, data is ``send N``, a FIN is ``close``, a RST is ``abort``, a segment
   repeating sequence space already sent is a retransmission (``timeout``). An expected
-  ACK that never went out alone but rode on a later segment (Linux delays ACKs) is
-  simply dropped from the expectations. The model's segment must then be the captured
-  one: same control bits (PSH aside: Linux sets it on the last segment of a write, the
-  model on every data segment; and a RST may carry ACK, as Linux's do), SEG.SEQ,
-  SEG.ACK and length; otherwise the frame is reported.
-* **the receiver.** Before the segment is handed to the model's SEGMENT ARRIVES, the
-  replay checks that the receiver's state accepts it (RFC 9293 §3.10.7: the SYN-SENT
-  ACK test, the acceptability test on sequence numbers, the RST and SYN checks, an ACK
-  of data not yet sent, anything but a SYN in LISTEN). A segment that fails is what
-  "the model says cannot happen" on a healthy connection; it is reported with its frame
-  number. The model then handles it as the RFC says, and the replay goes on.
+  ACK that never went out alone but rode on a later segment (Linux delays ACKs) is no
+  longer expected. Data beyond SND.NXT means a segment before it was sent and not seen:
+  the replay sends it (``send N``) and it is either lost before the capture point or
+  overtaken there and seen later (reordered). The model's segment must be the captured
+  one: same control bits (PSH aside; a RST may carry ACK, as Linux's do), SEG.SEQ,
+  SEG.ACK and length.
+* **delivering** the oldest captured segment still in flight towards an endpoint (each
+  direction is first in, first out after the capture point; the two directions
+  interleave freely, so segments sent both ways before either arrived *cross*), or
+  **losing** it after the capture point.
+* **a reply lost before the capture point.** A segment the model sends in reply (the
+  SYN,ACK answering a SYN) is either seen in the capture later or lost before the
+  capture point; pure ACKs may also just not be sent alone (they ride on later segments).
 
-The server is put in LISTEN before the first frame when its first segment in the
-capture is a SYN,ACK (the capture cannot show ``listen()``), and stays CLOSED otherwise,
-so that a SYN to a closed port is answered with a RST, as in the capture of a refused
-connect.
+The explanations are searched best first (uniform-cost search over model states): an
+explanation costs, in this order of importance, its *violations* (a captured segment the
+model's sender could not send, or a segment its receiver's state cannot accept: RFC 9293
+§3.10.7), its *losses*, its *differences* (places where the Linux behaviours of
+:data:`~stepwise.models.tcp.endpoint.LINUX` were needed), and its *deferrals* (a segment
+left in flight while a later one is captured). Time bounds what is plausible: a captured
+segment reaches its receiver, or is lost, within :attr:`Timing.flight` of passing the
+capture point (twice the quickest answer seen in the capture, plus 2 ms), and a reply is
+seen within :attr:`Timing.hold` (at least 50 ms) or was lost before the capture point.
+So a SYN,ACK that shows up a second after its SYN is a retransmission after a loss, not
+a slow first copy.
 
-Every captured segment is on the wire and delivered within its own step (capture order
-is the order the segments passed the capture point, where they were seen arriving).
+Each frame is one step of the trace: it starts with what the sender did (its actions,
+any segment lost before the capture point, the captured segment) and goes on with the
+deliveries and losses up to the next frame. Each step's ``notes`` say, in words, what
+the explanation chose there (which segment was lost where, which segments crossed,
+where Linux differs from the RFC's reading), and the violations are reported as
+``problems`` with their frame.
 """
 
 from __future__ import annotations
 
+import copy
+import heapq
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .capture import CapturedSegment, Connection
-from .endpoint import Endpoint, acceptable
+from .endpoint import LINUX, Endpoint, acceptable
 from .errors import ModelError
-from .network import Delivered, Network, Sent
+from .network import Delivered, Dropped, Network, Sent
+from .scenario import step_json
 from .segment import Flag, Segment, seq_add, seq_le, seq_lt, seq_sub
 from .states import SYNCHRONIZED_STATES, State
 
 _PEER = {"client": "server", "server": "client"}
+#: How many search nodes may be expanded before the replay gives up.
+BUDGET = 50_000
+#: The least time a reply may wait before the capture point (seconds): Linux's delayed
+#: ACK and scheduling make some tens of milliseconds ordinary even on loopback.
+HOLD_MIN = 0.05
+#: Added to twice the quickest answer to bound a segment's flight after the capture point.
+FLIGHT_SLACK = 0.002
+#: The least time between two copies of a segment unless a duplicate ACK came between
+#: them (seconds): Linux's quickest timer, the tail loss probe, waits at least two
+#: clock ticks (8 ms at HZ=250; 2 ms at HZ=1000); RFC 6298's RTO is at least 1 s.
+RETRANSMIT_FLOOR = 0.002
+#: The longest Linux delays an ACK (TCP_DELACK_MAX, seconds): a pure ACK the model sends
+#: is seen by then, rides on a later segment, or was lost before the capture point.
+DELAYED_ACK_MAX = 0.2
 
 
 class _Mismatch(Exception):
     """The captured segment is not what the model's sender would send."""
 
 
-@dataclass
-class Played:
-    """One replayed frame.
+class ReplayError(Exception):
+    """The capture cannot be explained (too long or too lossy to search).
 
-    Attributes:
-        segment: the captured segment as the model sees it (roles, numbered id).
-        fields: the extra trace fields of the segment: ``frame``, ``time_ms``,
-            ``rel_seq``, ``rel_ack``.
-        actions: the user calls and timeouts inferred for the sender, e.g.
-            ``["server close"]``; empty when the segment is a reply the model expected.
-        problem: what the model says cannot happen in this frame, or None.
+    ``frame`` is the frame the search got furthest to.
     """
 
-    segment: Segment
-    fields: dict[str, Any]
-    actions: list[str]
-    problem: str | None
+    def __init__(self, message: str, frame: int):
+        super().__init__(message)
+        self.message, self.frame = message, frame
 
 
 def describe(seg: Segment) -> str:
@@ -98,78 +128,449 @@ def _merge(segments: list[Segment]) -> Segment:
                         dst=segments[0].dst)
 
 
+def _pure_ack(seg: Segment) -> bool:
+    return seg.flags == (Flag.ACK,) and seg.len == 0
+
+
+def _superseded(expected: Segment, sent: Segment) -> bool:
+    """A pure ACK the model expected that ``sent`` (from the same end) makes needless:
+    it acknowledges as much or more (Linux delays ACKs and lets them ride)."""
+    return (_pure_ack(expected) and expected.ack is not None and sent.ack is not None
+            and seq_le(expected.ack, sent.ack))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The time bounds of a capture's explanations, seconds (see the module docstring).
+
+    Attributes:
+        flight: how long a captured segment may stay in flight after the capture point.
+        hold: how long a reply may take to reach the capture point.
+    """
+
+    flight: float
+    hold: float
+
+    @classmethod
+    def of(cls, connection: Connection) -> Timing:
+        """The bounds for ``connection``: from the quickest first acknowledgment seen.
+
+        An answer's time is from the last copy of a segment to the first segment from
+        the other end acknowledging all of it; the quickest is one round trip from the
+        capture point and back, at most.
+        """
+        quickest: float | None = None
+        last_end: dict[tuple[str, int], float] = {}
+        acked: dict[str, int] = {}
+        for s in connection.segments:
+            role = connection.role(s)
+            seg_len = s.len + ("SYN" in s.flags) + ("FIN" in s.flags)
+            if seg_len:
+                last_end[role, seq_add(s.seq, seg_len)] = s.time
+            if s.ack is None:
+                continue
+            peer = _PEER[role]
+            sent = last_end.get((peer, s.ack))
+            if sent is not None and (peer not in acked or seq_lt(acked[peer], s.ack)):
+                answer = s.time - sent
+                quickest = answer if quickest is None else min(quickest, answer)
+            if peer not in acked or seq_lt(acked[peer], s.ack):
+                acked[peer] = s.ack
+        flight = 2 * (quickest or 0.0) + FLIGHT_SLACK
+        return cls(flight, max(flight, HOLD_MIN))
+
+
+@dataclass
+class _Copy:
+    """A captured segment on its way from the capture point to its receiver."""
+
+    seg: Segment
+    time: float
+    frame: int
+
+
+@dataclass
+class _Pending:
+    """A segment the model sent that the capture has not shown yet (due by ``deadline``)."""
+
+    seg: Segment
+    deadline: float
+    origin: str  # what made the endpoint send it, for notes
+    formed: float  # when (the capture time it was formed at)
+
+
+@dataclass
+class _Open:
+    """The step being written: frame ``frame``'s, from history index ``start``."""
+
+    frame: int
+    start: int
+    seg: Segment
+    actions: list[str]
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FrameStep:
+    """What the explanation says about one frame.
+
+    Attributes:
+        frame: the frame number; segment: the captured segment as the model numbers it.
+        fields: its extra trace fields (``frame``, ``time_ms``, ``rel_seq``, ``rel_ack``).
+        actions: the user calls and timeouts inferred for its sender.
+        notes: what the explanation chose in this step, in words.
+        problems: what the model says cannot happen in this frame (violations).
+        step: the trace step (``title`` and ``html`` left empty for the caller).
+    """
+
+    frame: int
+    segment: Segment
+    fields: dict[str, Any]
+    actions: list[str]
+    notes: list[str]
+    problems: list[str]
+    step: dict[str, Any]
+
+
+@dataclass
+class _Node:
+    network: Network
+    index: int = 0
+    flight: dict[str, list[_Copy]] = field(
+        default_factory=lambda: {"client": [], "server": []})
+    pending: dict[str, list[_Pending]] = field(
+        default_factory=lambda: {"client": [], "server": []})
+    cost: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
+    out: list[FrameStep | dict[str, Any]] = field(default_factory=list)
+    current: _Open | None = None
+    fields: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sent_at: dict[tuple[str, int], float] = field(default_factory=dict)
+    #: when each endpoint last received a duplicate ACK (the signal of fast retransmit)
+    dup_ack_at: dict[str, float] = field(default_factory=dict)
+    first_actions: list[str] = field(default_factory=list)
+    #: an error of the author's steps between frames, raised if this explanation wins
+    error: Exception | None = None
+
+    def key(self, counter: int) -> tuple[int, ...]:
+        return (*self.cost, -self.index, counter)
+
+
+_VIOLATIONS, _LOSSES, _UNSEEN, _DIFFERENCES, _DEFERRALS = range(5)
+
+
 @dataclass
 class Replay:
-    """Replays ``connection`` on ``network`` (see the module docstring).
+    """Explains ``connection`` on ``network`` (see the module docstring).
 
-    Call :meth:`play` for each segment of the connection, in order.
+    Args:
+        network: the model, both endpoints as the lesson set them (CLOSED, or as steps
+            before the first frame left them); its endpoints take the
+            :data:`~stepwise.models.tcp.endpoint.LINUX` profile.
+        connection: the captured connection, anonymised.
+        after_frame: called with the network as it is after a frame's step (deliveries
+            included) and the frame number; returns trace steps to insert there (an
+            author's steps between frames), running them on the network it is given.
     """
 
     network: Network
     connection: Connection
-    pending: dict[str, list[Segment]] = field(
-        default_factory=lambda: {"client": [], "server": []})
-    base: dict[str, int] = field(default_factory=dict)
-    started: bool = False
+    after_frame: Callable[[Network, int], list[dict[str, Any]]] = lambda network, frame: []
 
-    def play(self, captured: CapturedSegment) -> Played:
-        """Put one captured segment through both model endpoints; return what happened."""
+    def run(self) -> list[FrameStep | dict[str, Any]]:
+        """The best explanation's steps, in order: a :class:`FrameStep` per frame, and
+        the ``after_frame`` steps where they go.
+
+        Raises:
+            ReplayError: no explanation found within :data:`BUDGET` search nodes.
+        """
+        frames = self.connection.segments
+        self.timing = Timing.of(self.connection)
+        self.rel = self._relative_fields()
+        root = _Node(network=copy.deepcopy(self.network))
+        for ep in (root.network.client, root.network.server):
+            ep.profile = LINUX
+        first_server = next((s for s in frames if self.connection.role(s) == "server"), None)
+        if (first_server is not None and first_server.flags == ("SYN", "ACK")
+                and root.network.server.state is State.CLOSED):
+            root.network.listen("server")
+            root.first_actions.append("server listen")
+        counter = itertools.count()
+        heap: list[tuple[tuple[int, ...], _Node]] = [(root.key(next(counter)), root)]
+        furthest = 0
+        for _ in range(BUDGET):
+            if not heap:
+                break
+            _, node = heapq.heappop(heap)
+            furthest = max(furthest, node.index)
+            if node.index == len(frames) and not any(node.flight.values()):
+                finished = self._finish(node)
+                if finished is not None:
+                    if finished.error is not None:
+                        raise finished.error
+                    return finished.out
+                continue
+            for child in self._children(node, frames):
+                heapq.heappush(heap, (child.key(next(counter)), child))
+        frame = frames[min(furthest, len(frames) - 1)].frame
+        raise ReplayError(f"the replay found no explanation of this capture in "
+                          f"{BUDGET} tries; cut the capture down to the part the lesson "
+                          f"shows", frame)
+
+    # -- the search --------------------------------------------------------------------
+
+    def _children(self, node: _Node, frames: tuple[CapturedSegment, ...]) -> list[_Node]:
+        children: list[_Node] = []
+        for dst in ("client", "server"):
+            if node.flight[dst]:
+                children += self._deliver(node, dst)
+                children.append(self._lose(node, dst))
+        if node.index < len(frames):
+            children += self._send(node, frames[node.index])
+        return children
+
+    @staticmethod
+    def _fork(node: _Node) -> _Node:
+        """A copy of ``node`` to change: the network and the open step deep, the rest
+        shallow (their items are never changed in place, only replaced)."""
+        return _Node(network=copy.deepcopy(node.network), index=node.index,
+                     flight={k: list(v) for k, v in node.flight.items()},
+                     pending={k: list(v) for k, v in node.pending.items()},
+                     cost=list(node.cost), out=node.out, current=copy.deepcopy(node.current),
+                     fields=dict(node.fields), sent_at=dict(node.sent_at),
+                     dup_ack_at=dict(node.dup_ack_at),
+                     first_actions=list(node.first_actions), error=node.error)
+
+    def _deliver(self, node: _Node, dst: str) -> list[_Node]:
+        child = self._fork(node)
+        held = child.flight[dst].pop(0)
+        receiver = child.network.endpoint(dst)
+        assert child.current is not None
+        problem = _arrival_problem(receiver, held.seg)
+        if problem is not None:
+            child.cost[_VIOLATIONS] += 1
+            child.current.problems.append(problem)
+        child.network.history.append(Delivered(held.seg))
+        tcb = receiver.tcb
+        if (tcb is not None and _pure_ack(held.seg) and tcb.SND_UNA is not None
+                and held.seg.ack == tcb.SND_UNA and tcb.SND_UNA != tcb.SND_NXT):
+            child.dup_ack_at[dst] = held.time
+        replies = receiver.segment_arrives(held.seg)
+        self._take_notes(child, receiver)
+        origin = f"its answer to #{held.seg.id} ({describe(held.seg)})"
+        return self._replies(child, dst, replies, held.time + self.timing.flight, origin)
+
+    def _replies(self, node: _Node, role: str, replies: list[Segment], formed: float,
+                 origin: str) -> list[_Node]:
+        """``node`` with each of ``replies`` either pending (to be seen in the capture, or,
+        for a pure ACK, to ride on a later segment) or lost before the capture point:
+        every combination."""
+        nodes = [node]
+        for reply in replies:
+            forks = []
+            wait = max(self.timing.hold, DELAYED_ACK_MAX) if _pure_ack(reply) else self.timing.hold
+            for n in nodes:
+                lost = self._fork(n)
+                n.pending[role].append(_Pending(reply, formed + wait, origin, formed))
+                forks.append(n)
+                numbered = self._put(lost, reply)
+                if numbered.seg_len:
+                    lost.sent_at[role, numbered.seq] = formed
+                lost.network.history.append(Dropped(numbered))
+                lost.cost[_LOSSES] += 1
+                lost.cost[_UNSEEN] += 1
+                assert lost.current is not None
+                lost.current.notes.append(
+                    f"#{numbered.id} {describe(numbered)} from the {role} ({origin}) is "
+                    f"not in the capture: it was lost before the capture point")
+                forks.append(lost)
+            nodes = forks
+        return nodes
+
+    def _lose(self, node: _Node, dst: str) -> _Node:
+        child = self._fork(node)
+        held = child.flight[dst].pop(0)
+        child.network.history.append(Dropped(held.seg))
+        child.cost[_LOSSES] += 1
+        assert child.current is not None
+        child.current.notes.append(
+            f"#{held.seg.id} (frame {held.frame}) was lost after the capture point: the "
+            f"capture saw it, the {dst} never got it")
+        return child
+
+    def _put(self, node: _Node, seg: Segment) -> Segment:
+        numbered = Segment(node.network.next_id, seg.src, seg.dst, seg.flags, seg.seq,
+                           seg.ack, seg.len, seg.wnd)
+        node.network.next_id += 1
+        node.network.history.append(Sent(numbered))
+        return numbered
+
+    def _send(self, node: _Node, captured: CapturedSegment) -> list[_Node]:
+        """Children of ``node`` in which the next frame, ``captured``, is sent."""
+        t = captured.time
+        for copies in node.flight.values():
+            if any(t - c.time > self.timing.flight for c in copies):
+                return []  # a segment in flight too long must have arrived or been lost
+        for pend in node.pending.values():
+            if any(p.deadline < t for p in pend):
+                return []  # a reply that never showed up in time was lost (another branch)
+        base = self._fork(node)
+        self._close_step(base)
         role = self.connection.role(captured)
-        actions: list[str] = []
-        if not self.started:
-            self.started = True
-            first_server = next((s for s in self.connection.segments
-                                 if self.connection.role(s) == "server"), None)
-            if (first_server is not None and first_server.flags == ("SYN", "ACK")
-                    and self.network.server.state is State.CLOSED):
-                self.network.listen("server")
-                actions.append("server listen")
         seg = Segment.make(",".join(captured.flags), captured.seq, captured.ack,
-                           len=captured.len, wnd=captured.wnd, src=role, dst=_PEER[role],
-                           id=self.network.next_id)
-        self.network.next_id += 1
-        fields = {"frame": captured.frame,
-                  "time_ms": round((captured.time - self.connection.segments[0].time) * 1000, 3),
-                  **self._relative(role, seg)}
-        sender = self.network.endpoint(role)
-        receiver = self.network.endpoint(_PEER[role])
-        send_actions, problem = self._send_side(sender, seg)
-        actions += send_actions
-        arrive_problem = self._check_arrival(receiver, seg)
-        self.network.history.append(Sent(seg))
-        self.network.history.append(Delivered(seg))
-        self.pending[receiver.name] += receiver.segment_arrives(seg)
-        problems = [p for p in (problem, arrive_problem) if p]
-        return Played(seg, fields, actions, "; ".join(problems) or None)
+                           len=captured.len, wnd=captured.wnd, src=role, dst=_PEER[role])
+        base.current = _Open(captured.frame, len(base.network.history), seg,
+                             list(base.first_actions) if base.index == 0 else [])
+        base.first_actions = []
+        in_flight = sum(len(c) for c in base.flight.values())
+        base.cost[_DEFERRALS] += in_flight
+        crossing = base.flight[role]
+        if crossing:
+            ids = ", ".join(f"#{c.seg.id}" for c in crossing)
+            base.current.notes.append(
+                f"frame {captured.frame} crossed {ids} in flight: the {role} sent it "
+                f"before {'that' if len(crossing) == 1 else 'those'} arrived")
 
-    # -- relative sequence numbers, as Wireshark shows them ---------------------------
+        sender = base.network.endpoint(role)
+        pending = base.pending[role]
+        for j, expected in enumerate(pending):
+            if same(expected.seg, seg):
+                child = base
+                skipped = pending[:j]
+                overtaken = [p for p in skipped if not _superseded(p.seg, seg)]
+                child.pending[role] = overtaken + pending[j + 1:]
+                if overtaken:
+                    child.cost[_DEFERRALS] += len(overtaken)
+                    assert child.current is not None
+                    child.current.notes.append(
+                        f"frame {captured.frame} overtook "
+                        f"{', '.join(describe(p.seg) for p in overtaken)} before the capture "
+                        f"point")
+                return [self._on_wire(child, role, seg, captured, expected.formed)]
 
-    def _relative(self, role: str, seg: Segment) -> dict[str, int | None]:
-        peer = _PEER[role]
-        if role not in self.base:
-            self.base[role] = seg.seq if seg.has(Flag.SYN) else seq_add(seg.seq, -1)
-        if seg.ack is not None and peer not in self.base:
-            self.base[peer] = seq_add(seg.ack, -1)
-        return {"rel_seq": seq_sub(seg.seq, self.base[role]),
-                "rel_ack": None if seg.ack is None else seq_sub(seg.ack, self.base[peer])}
+        pending[:] = [p for p in pending if not _superseded(p.seg, seg)]
+        children = []
+        gap = self._gap(sender, seg)
+        if gap:
+            gapped = self._fork(base)
+            gsender = gapped.network.endpoint(role)
+            unseen = gsender.send(gap)
+            assert gapped.current is not None
+            gapped.current.actions.append(f"{role} send {gap}")
+            origin = f"the first {gap} bytes of the data"
+            for n in self._replies(gapped, role, unseen, t, origin):
+                if n.pending[role] and n.pending[role][-1].seg == unseen[-1]:
+                    assert n.current is not None
+                    n.current.notes.append(
+                        f"frame {captured.frame} starts {gap} bytes beyond what the {role} "
+                        f"had sent: those bytes went first and were overtaken before the "
+                        f"capture point (they show up later)")
+                children.append(self._infer_and_send(n, role, seg, captured))
+        children.append(self._infer_and_send(base, role, seg, captured))
+        return children
+
+    @staticmethod
+    def _gap(sender: Endpoint, seg: Segment) -> int:
+        """Bytes between SND.NXT and a data segment or FIN that starts beyond it."""
+        tcb = sender.tcb
+        if (tcb is None or tcb.SND_NXT is None or sender.state not in
+                (State.ESTABLISHED, State.CLOSE_WAIT) or not (seg.len or seg.has(Flag.FIN))
+                or seg.has(Flag.SYN) or not seq_lt(tcb.SND_NXT, seg.seq)):
+            return 0
+        gap = seq_sub(seg.seq, tcb.SND_NXT)
+        return gap if gap <= 65535 else 0
+
+    def _infer_and_send(self, node: _Node, role: str, seg: Segment,
+                        captured: CapturedSegment) -> _Node:
+        sender = node.network.endpoint(role)
+        assert node.current is not None
+        actions, problem = self._send_side(node, sender, seg, captured.time)
+        node.current.actions += actions
+        if problem is not None:
+            node.cost[_VIOLATIONS] += 1
+            node.current.problems.append(problem)
+        return self._on_wire(node, role, seg, captured)
+
+    def _on_wire(self, node: _Node, role: str, seg: Segment, captured: CapturedSegment,
+                 formed: float | None = None) -> _Node:
+        """Put the captured segment on the wire (``formed``: when the model formed it, if
+        it was pending; else it was formed now)."""
+        self._take_notes(node, node.network.endpoint(role))
+        numbered = self._put(node, seg)
+        node.fields[numbered.id] = {"frame": captured.frame, **self.rel[node.index]}
+        if numbered.seg_len:
+            node.sent_at[role, numbered.seq] = captured.time if formed is None else formed
+        assert node.current is not None
+        node.current.seg = numbered
+        for p in node.pending[role]:  # sent when formed, even if captured later
+            if p.seg.seg_len and (role, p.seg.seq) not in node.sent_at:
+                node.sent_at[role, p.seg.seq] = p.formed
+        node.flight[_PEER[role]].append(_Copy(numbered, captured.time, captured.frame))
+        node.index += 1
+        return node
+
+    def _take_notes(self, node: _Node, endpoint: Endpoint) -> None:
+        if endpoint.notes:
+            assert node.current is not None
+            node.cost[_DIFFERENCES] += len(endpoint.notes)
+            node.current.notes += endpoint.notes
+            endpoint.notes.clear()
+
+    def _close_step(self, node: _Node) -> None:
+        """Write the step being written, then the author's steps that follow it."""
+        open_ = node.current
+        if open_ is None:
+            return
+        extra = {i: f for i, f in node.fields.items()}
+        step = step_json(node.network, open_.start, "", "", open_.actions, extra,
+                         frame=open_.frame)
+        if open_.notes:
+            step["notes"] = list(open_.notes)
+        node.out = [*node.out, FrameStep(open_.frame, open_.seg, node.fields[open_.seg.id],
+                                         open_.actions, open_.notes, open_.problems, step)]
+        node.current = None
+        if node.error is not None:
+            return
+        try:
+            node.out = [*node.out, *self.after_frame(node.network, open_.frame)]
+        except Exception as err:  # noqa: BLE001 - re-raised if this explanation wins
+            node.error = err
+            node.cost[_VIOLATIONS] += 1
+
+    def _finish(self, node: _Node) -> _Node | None:
+        end = self.connection.segments[-1].time
+        if any(p.deadline < end for pend in node.pending.values() for p in pend):
+            return None
+        node = self._fork(node)
+        self._close_step(node)
+        return node
+
+    # -- relative sequence numbers, as Wireshark shows them ----------------------------
+
+    def _relative_fields(self) -> list[dict[str, Any]]:
+        base: dict[str, int] = {}
+        out = []
+        start = self.connection.segments[0].time
+        for s in self.connection.segments:
+            role = self.connection.role(s)
+            peer = _PEER[role]
+            if role not in base:
+                base[role] = s.seq if "SYN" in s.flags else seq_add(s.seq, -1)
+            if s.ack is not None and peer not in base:
+                base[peer] = seq_add(s.ack, -1)
+            out.append({"time_ms": round((s.time - start) * 1000, 3),
+                        "rel_seq": seq_sub(s.seq, base[role]),
+                        "rel_ack": None if s.ack is None else seq_sub(s.ack, base[peer])})
+        return out
 
     # -- the sender --------------------------------------------------------------------
 
-    def _send_side(self, x: Endpoint, seg: Segment) -> tuple[list[str], str | None]:
-        pending = self.pending[x.name]
-        for i, expected in enumerate(pending):
-            if same(expected, seg):
-                del pending[:i + 1]
-                return [], None
-        if seg.ack is not None:  # an ACK the model expected alone rode on this segment
-            pending[:] = [p for p in pending if not (
-                p.flags == (Flag.ACK,) and p.ack is not None and seq_le(p.ack, seg.ack))]
+    def _send_side(self, node: _Node, x: Endpoint, seg: Segment,
+                   time: float) -> tuple[list[str], str | None]:
         state = x.state
         try:
-            actions, produced = self._infer(x, seg)
-        except ModelError as err:
-            return [], str(err)
-        except _Mismatch as err:
+            actions, produced = self._infer(node, x, seg, time)
+        except (ModelError, _Mismatch) as err:
             return [], str(err)
         if not produced:
             return actions, (f"the capture shows {x.name} sending {describe(seg)}, but "
@@ -181,7 +582,8 @@ class Replay:
                              f"{describe(expected)}")
         return actions, None
 
-    def _infer(self, x: Endpoint, seg: Segment) -> tuple[list[str], list[Segment]]:
+    def _infer(self, node: _Node, x: Endpoint, seg: Segment,
+               time: float) -> tuple[list[str], list[Segment]]:
         """Perform on ``x`` what made it send ``seg``; return the calls and what they sent."""
         name, tcb, state = x.name, x.tcb, x.state
         if seg.has(Flag.RST):
@@ -192,7 +594,7 @@ class Replay:
         if seg.has(Flag.SYN):
             if tcb is not None and seg.seq == tcb.ISS and state in (State.SYN_SENT,
                                                                      State.SYN_RECEIVED):
-                return self._retransmit(x)
+                return self._retransmit(node, x, seg, time)
             if seg.has(Flag.ACK):
                 raise _Mismatch(f"{name} sends {describe(seg)}, but in state {state.value} it "
                                 f"has no SYN,ACK to send")
@@ -201,7 +603,7 @@ class Replay:
         if seg.has(Flag.FIN):
             if (tcb is not None and tcb.fin_seq is not None
                     and seq_add(seg.seq, seg.len) == tcb.fin_seq):
-                return self._retransmit(x)
+                return self._retransmit(node, x, seg, time)
             actions: list[str] = []
             out: list[Segment] = []
             if seg.len > 0:
@@ -211,7 +613,7 @@ class Replay:
             return actions, out + x.close()
         if seg.len > 0:
             if snd_nxt is not None and seq_lt(seg.seq, snd_nxt):
-                return self._retransmit(x)
+                return self._retransmit(node, x, seg, time)
             try:
                 return [f"{name} send {seg.len}"], x.send(seg.len)
             except ValueError as err:
@@ -225,7 +627,8 @@ class Replay:
         # repeats what the endpoint has already said
         return [], [Segment.make("ACK", snd_nxt, tcb.RCV_NXT, src=name, dst=x.peer)]
 
-    def _retransmit(self, x: Endpoint) -> tuple[list[str], list[Segment]]:
+    def _retransmit(self, node: _Node, x: Endpoint, seg: Segment,
+                    time: float) -> tuple[list[str], list[Segment]]:
         running = [name for name, _ in x.timers()]
         if "retransmission" not in running:
             raise _Mismatch(f"{x.name} sends again what it sent before, but in state "
@@ -234,43 +637,69 @@ class Replay:
         while x.timers()[0][0] != "retransmission":  # a delayed ACK fires first
             x.timeout()
             actions.append(f"{x.name} timeout")
+        tcb = x.tcb
+        assert tcb is not None
+        rto, unit = tcb.rto, tcb.unacked[0]
+        last = node.sent_at.get((x.name, unit.seq))
+        dup_ack = node.dup_ack_at.get(x.name)
+        if (last is not None and unit.seq == seg.seq and time - last < RETRANSMIT_FLOOR
+                and (dup_ack is None or dup_ack < last)):
+            raise _Mismatch(f"{x.name} sends again what it sent {(time - last) * 1000:.2g} ms "
+                            f"before, with no duplicate ACK between: no timer of TCP fires "
+                            f"that soon")
+        assert node.current is not None
+        if (last is not None and unit.seq == seg.seq and dup_ack is not None
+                and dup_ack >= last):
+            node.current.notes.append(
+                f"{x.name} sends it again {(time - last) * 1000:.0f} ms after the last copy, "
+                f"on a duplicate ACK (Linux's fast retransmit, RFC 5681 §3.2); the model "
+                f"retransmits only when its timer ({rto:g} s) expires")
+        elif last is not None and unit.seq == seg.seq and abs((time - last) - rto) > 0.2 * rto:
+            node.current.notes.append(
+                f"{x.name} sends it again {(time - last) * 1000:.0f} ms after the last copy; "
+                f"the model's retransmission timer stood at {rto:g} s (Linux measures the "
+                f"round trip, RFC 6298, and probes for a lost tail sooner)")
         return [*actions, f"{x.name} timeout"], x.timeout()
 
-    # -- the receiver --------------------------------------------------------------------
 
-    @staticmethod
-    def _check_arrival(y: Endpoint, seg: Segment) -> str | None:
-        """Why ``y``'s state does not accept ``seg`` (RFC 9293 §3.10.7), or None."""
-        tcb, state = y.tcb, y.state
-        where = f"{y.name} in state {state.value}"
-        if tcb is None:
-            return None  # CLOSED answers with a RST: the path of a refused connect
-        if state is State.LISTEN:
-            if seg.has(Flag.SYN) and not seg.has(Flag.ACK) and not seg.has(Flag.RST):
-                return None
-            return (f"{describe(seg)} reaches {where}, which accepts only a SYN "
-                    f"(RFC 9293 §3.10.7.2)")
-        assert tcb.SND_UNA is not None and tcb.SND_NXT is not None and tcb.ISS is not None
-        if state is State.SYN_SENT:
-            if seg.ack is not None and (seq_le(seg.ack, tcb.ISS)
-                                        or seq_lt(tcb.SND_NXT, seg.ack)):
-                return (f"{describe(seg)} reaches {where}: SEG.ACK {seg.ack} does not "
-                        f"acknowledge its SYN (it must be {tcb.SND_NXT}; RFC 9293 §3.10.7.3)")
+def _arrival_problem(y: Endpoint, seg: Segment) -> str | None:
+    """Why ``y``'s state cannot accept ``seg`` on a healthy path (RFC 9293 §3.10.7), or None.
+
+    A duplicate (sequence space wholly before RCV.NXT) is fine: retransmissions make
+    them. Data beyond RCV.NXT inside the window is fine too: something before it was
+    lost or is late.
+    """
+    tcb, state = y.tcb, y.state
+    where = f"{y.name} in state {state.value}"
+    if tcb is None:
+        return None  # CLOSED answers with a RST: the path of a refused connect
+    if state is State.LISTEN:
+        if seg.has(Flag.SYN) and not seg.has(Flag.ACK) and not seg.has(Flag.RST):
             return None
-        assert tcb.RCV_NXT is not None
-        if (state is State.SYN_RECEIVED and seg.has(Flag.SYN) and seg.has(Flag.ACK)
-                and seg.seq == tcb.IRS):
-            return None  # simultaneous open, Figure 7 of RFC 9293 §3.5
-        if not acceptable(seg.seq, seg.seg_len, tcb.RCV_NXT, tcb.RCV_WND):
-            return (f"{describe(seg)} is not acceptable to {where}: RCV.NXT is {tcb.RCV_NXT} "
-                    f"and the window {tcb.RCV_WND} bytes (RFC 9293 §3.10.7.4)")
-        if seg.has(Flag.RST) and seg.seq != tcb.RCV_NXT:
-            return (f"{describe(seg)} reaches {where} with SEG.SEQ {seg.seq} other than "
-                    f"RCV.NXT {tcb.RCV_NXT}: it only draws a challenge ACK (RFC 5961 §3.2)")
-        if seg.has(Flag.SYN) and not seg.has(Flag.RST) and state in SYNCHRONIZED_STATES:
-            return (f"{describe(seg)} reaches {where}: a SYN in a synchronized state "
-                    f"only draws a challenge ACK (RFC 9293 §3.10.7.4)")
-        if seg.ack is not None and not seg.has(Flag.RST) and seq_lt(tcb.SND_NXT, seg.ack):
-            return (f"{describe(seg)} reaches {where}: SEG.ACK {seg.ack} acknowledges "
-                    f"data not yet sent (SND.NXT is {tcb.SND_NXT}; RFC 9293 §3.10.7.4)")
+        return (f"{describe(seg)} reaches {where}, which accepts only a SYN "
+                f"(RFC 9293 §3.10.7.2)")
+    assert tcb.SND_UNA is not None and tcb.SND_NXT is not None and tcb.ISS is not None
+    if state is State.SYN_SENT:
+        if seg.ack is not None and (seq_le(seg.ack, tcb.ISS) or seq_lt(tcb.SND_NXT, seg.ack)):
+            return (f"{describe(seg)} reaches {where}: SEG.ACK {seg.ack} does not "
+                    f"acknowledge its SYN (it must be {tcb.SND_NXT}; RFC 9293 §3.10.7.3)")
         return None
+    assert tcb.RCV_NXT is not None
+    if (state is State.SYN_RECEIVED and seg.has(Flag.SYN) and seg.has(Flag.ACK)
+            and seg.seq == tcb.IRS):
+        return None  # simultaneous open, Figure 7 of RFC 9293 §3.5
+    if not acceptable(seg.seq, seg.seg_len, tcb.RCV_NXT, tcb.RCV_WND):
+        if seg.seg_len and seq_le(seq_add(seg.seq, seg.seg_len), tcb.RCV_NXT):
+            return None  # a duplicate: answered with an ACK
+        return (f"{describe(seg)} is not acceptable to {where}: RCV.NXT is {tcb.RCV_NXT} "
+                f"and the window {tcb.RCV_WND} bytes (RFC 9293 §3.10.7.4)")
+    if seg.has(Flag.RST) and seg.seq != tcb.RCV_NXT:
+        return (f"{describe(seg)} reaches {where} with SEG.SEQ {seg.seq} other than "
+                f"RCV.NXT {tcb.RCV_NXT}: it only draws a challenge ACK (RFC 5961 §3.2)")
+    if seg.has(Flag.SYN) and not seg.has(Flag.RST) and state in SYNCHRONIZED_STATES:
+        return (f"{describe(seg)} reaches {where}: a SYN in a synchronized state "
+                f"only draws a challenge ACK (RFC 9293 §3.10.7.4)")
+    if seg.ack is not None and not seg.has(Flag.RST) and seq_lt(tcb.SND_NXT, seg.ack):
+        return (f"{describe(seg)} reaches {where}: SEG.ACK {seg.ack} acknowledges "
+                f"data not yet sent (SND.NXT is {tcb.SND_NXT}; RFC 9293 §3.10.7.4)")
+    return None
