@@ -21,6 +21,7 @@ value at fault; :mod:`stepwise.trace` turns it into a located build error.
 from __future__ import annotations
 
 import string
+from html import escape
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -419,6 +420,9 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
             "rel_seq": fields["rel_seq"],
             "rel_ack": "" if fields["rel_ack"] is None else fields["rel_ack"]})
         html = render_text(note.text) if note is not None and note.text else ""
+        if item.notes:  # what the replay chose here, under the author's text
+            html += ('<ul class="capture-notes">'
+                     + "".join(f"<li>{escape(n)}</li>" for n in item.notes) + "</ul>")
         out_steps.append({**item.step, "title": title, "html": html})
 
     for frame, problem in problems.items():
@@ -462,6 +466,7 @@ def format_trace(trace: Mapping[str, Any]) -> str:
                      f"client {states['client']}, server {states['server']}")
         lines += [f"   arrived {seg(s)}" for s in step["arrivals"]]
         lines += [f"   sent    {seg(s)}" for s in step["segments"]]
+        lines += [f"   note    {n}" for n in step.get("notes", [])]
         if step["timers"]:
             lines.append("   timers  " + ", ".join(
                 f"{t['endpoint']} {t['name']} {t['seconds']} s" for t in step["timers"]))

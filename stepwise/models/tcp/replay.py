@@ -209,6 +209,7 @@ class _Open:
     actions: list[str]
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    losses: int = 0
 
 
 @dataclass
@@ -222,6 +223,7 @@ class FrameStep:
         notes: what the explanation chose in this step, in words.
         problems: what the model says cannot happen in this frame (violations).
         step: the trace step (``title`` and ``html`` left empty for the caller).
+        losses: how many segments this step loses.
     """
 
     frame: int
@@ -231,6 +233,7 @@ class FrameStep:
     notes: list[str]
     problems: list[str]
     step: dict[str, Any]
+    losses: int = 0
 
 
 @dataclass
@@ -254,6 +257,16 @@ class _Node:
 
     def key(self, counter: int) -> tuple[int, ...]:
         return (*self.cost, -self.index, counter)
+
+    def signature(self) -> tuple[Any, ...]:
+        """What decides this node's future (not how it got here)."""
+        net = self.network
+        return (self.index, repr(net.client), repr(net.server),
+                tuple((k, tuple(c.seg.id for c in v)) for k, v in self.flight.items()),
+                tuple((k, tuple((p.seg, p.deadline) for p in v))
+                      for k, v in self.pending.items()),
+                tuple(sorted(self.sent_at.items())), tuple(sorted(self.dup_ack_at.items())),
+                self.current.frame if self.current else None)
 
 
 _VIOLATIONS, _LOSSES, _UNSEEN, _DIFFERENCES, _DEFERRALS = range(5)
@@ -295,38 +308,63 @@ class Replay:
                 and root.network.server.state is State.CLOSED):
             root.network.listen("server")
             root.first_actions.append("server listen")
+        best = self._search(root, frames)
+        if best is None:  # no explanation without a violation: the plain replay says where
+            best = self._greedy(root, frames)
+        if best.error is not None:
+            raise best.error
+        return self._say_why(best)
+
+    def _search(self, root: _Node, frames: tuple[CapturedSegment, ...]) -> _Node | None:
+        """The explanation with no violation and the fewest losses (then unseen segments,
+        differences, deferrals), or None if there is none within :data:`BUDGET` nodes."""
         counter = itertools.count()
         heap: list[tuple[tuple[int, ...], _Node]] = [(root.key(next(counter)), root)]
-        furthest = 0
+        seen: set[Any] = set()
         for _ in range(BUDGET):
             if not heap:
-                break
+                return None
             _, node = heapq.heappop(heap)
-            furthest = max(furthest, node.index)
+            signature = node.signature()
+            if signature in seen:
+                continue  # reached before at no greater cost: its future is the same
+            seen.add(signature)
             if node.index == len(frames) and not any(node.flight.values()):
                 finished = self._finish(node)
-                if finished is not None:
-                    if finished.error is not None:
-                        raise finished.error
-                    return finished.out
+                if finished is not None and finished.error is None:
+                    return finished
                 continue
             for child in self._children(node, frames):
-                heapq.heappush(heap, (child.key(next(counter)), child))
-        frame = frames[min(furthest, len(frames) - 1)].frame
-        raise ReplayError(f"the replay found no explanation of this capture in "
-                          f"{BUDGET} tries; cut the capture down to the part the lesson "
-                          f"shows", frame)
+                if not child.cost[_VIOLATIONS]:
+                    heapq.heappush(heap, (child.key(next(counter)), child))
+        return None
+
+    def _greedy(self, root: _Node, frames: tuple[CapturedSegment, ...]) -> _Node:
+        """One explanation, violations allowed: at every point the cheapest next event
+        (deliveries first). It is what names the frames a broken capture fails at."""
+        node = root
+        counter = itertools.count()
+        while True:
+            if node.index == len(frames) and not any(node.flight.values()):
+                finished = self._finish(node, strict=False)
+                assert finished is not None
+                return finished
+            children = self._children(node, frames)
+            if not children:  # nothing plausible in time: deliver regardless of time
+                children = self._children(node, frames, timed=False)
+            node = min(children, key=lambda c: c.key(next(counter)))
 
     # -- the search --------------------------------------------------------------------
 
-    def _children(self, node: _Node, frames: tuple[CapturedSegment, ...]) -> list[_Node]:
+    def _children(self, node: _Node, frames: tuple[CapturedSegment, ...],
+                  timed: bool = True) -> list[_Node]:
         children: list[_Node] = []
         for dst in ("client", "server"):
             if node.flight[dst]:
                 children += self._deliver(node, dst)
                 children.append(self._lose(node, dst))
         if node.index < len(frames):
-            children += self._send(node, frames[node.index])
+            children += self._send(node, frames[node.index], timed)
         return children
 
     @staticmethod
@@ -380,6 +418,7 @@ class Replay:
                 lost.cost[_LOSSES] += 1
                 lost.cost[_UNSEEN] += 1
                 assert lost.current is not None
+                lost.current.losses += 1
                 lost.current.notes.append(
                     f"#{numbered.id} {describe(numbered)} from the {role} ({origin}) is "
                     f"not in the capture: it was lost before the capture point")
@@ -393,6 +432,7 @@ class Replay:
         child.network.history.append(Dropped(held.seg))
         child.cost[_LOSSES] += 1
         assert child.current is not None
+        child.current.losses += 1
         child.current.notes.append(
             f"#{held.seg.id} (frame {held.frame}) was lost after the capture point: the "
             f"capture saw it, the {dst} never got it")
@@ -405,14 +445,15 @@ class Replay:
         node.network.history.append(Sent(numbered))
         return numbered
 
-    def _send(self, node: _Node, captured: CapturedSegment) -> list[_Node]:
-        """Children of ``node`` in which the next frame, ``captured``, is sent."""
+    def _send(self, node: _Node, captured: CapturedSegment, timed: bool = True) -> list[_Node]:
+        """Children of ``node`` in which the next frame, ``captured``, is sent (``timed``:
+        only if everything in flight or pending is still plausible at its time)."""
         t = captured.time
         for copies in node.flight.values():
-            if any(t - c.time > self.timing.flight for c in copies):
+            if timed and any(t - c.time > self.timing.flight for c in copies):
                 return []  # a segment in flight too long must have arrived or been lost
         for pend in node.pending.values():
-            if any(p.deadline < t for p in pend):
+            if timed and any(p.deadline < t for p in pend):
                 return []  # a reply that never showed up in time was lost (another branch)
         base = self._fork(node)
         self._close_step(base)
@@ -527,7 +568,8 @@ class Replay:
         if open_.notes:
             step["notes"] = list(open_.notes)
         node.out = [*node.out, FrameStep(open_.frame, open_.seg, node.fields[open_.seg.id],
-                                         open_.actions, open_.notes, open_.problems, step)]
+                                         open_.actions, open_.notes, open_.problems, step,
+                                         open_.losses)]
         node.current = None
         if node.error is not None:
             return
@@ -537,9 +579,22 @@ class Replay:
             node.error = err
             node.cost[_VIOLATIONS] += 1
 
-    def _finish(self, node: _Node) -> _Node | None:
+    @staticmethod
+    def _say_why(node: _Node) -> list[FrameStep | dict[str, Any]]:
+        """The winner's steps; the first step with a loss says why this explanation."""
+        losses = node.cost[_LOSSES]
+        first = next((s for s in node.out if isinstance(s, FrameStep) and s.losses), None)
+        if first is not None:
+            why = (f"A capture cannot show where a segment was lost; of the explanations the "
+                   f"model accepts, the replay takes the one with the fewest losses "
+                   f"({losses} in all).")
+            first.notes.insert(0, why)
+            first.step["notes"] = list(first.notes)
+        return node.out
+
+    def _finish(self, node: _Node, strict: bool = True) -> _Node | None:
         end = self.connection.segments[-1].time
-        if any(p.deadline < end for pend in node.pending.values() for p in pend):
+        if strict and any(p.deadline < end for pend in node.pending.values() for p in pend):
             return None
         node = self._fork(node)
         self._close_step(node)
