@@ -165,7 +165,7 @@ def test_a_capture_that_breaks_the_rfc_still_fails_with_its_frame(tmp_path: Path
     # an impossible SYN,ACK: the server answers a SYN never sent (frame 1 removed)
     from tests.test_capture import records, write_pcap
     recs = records(LOSSY / "lost-syn-ack.pcap")
-    path = write_pcap(tmp_path / "broken.pcap", recs[1:])
+    write_pcap(tmp_path / "broken.pcap", recs[1:])
     with pytest.raises(TraceError) as err:
         compile_trace({**SIM, "capture": "broken.pcap"}, None, seed="x.md",
                       render_text=str, base_dir=tmp_path)

@@ -21,9 +21,9 @@ value at fault; :mod:`stepwise.trace` turns it into a located build error.
 from __future__ import annotations
 
 import string
-from html import escape
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path, PurePosixPath
 from typing import Any
 
