@@ -395,7 +395,7 @@ class Replay:
             child.dup_ack_at[dst] = held.time
         replies = receiver.segment_arrives(held.seg)
         self._take_notes(child, receiver)
-        origin = f"its answer to #{held.seg.id} ({describe(held.seg)})"
+        origin = f"the {dst}'s answer to #{held.seg.id}"
         return self._replies(child, dst, replies, held.time + self.timing.flight, origin)
 
     def _replies(self, node: _Node, role: str, replies: list[Segment], formed: float,
@@ -420,8 +420,8 @@ class Replay:
                 assert lost.current is not None
                 lost.current.losses += 1
                 lost.current.notes.append(
-                    f"#{numbered.id} {describe(numbered)} from the {role} ({origin}) is "
-                    f"not in the capture: it was lost before the capture point")
+                    f"#{numbered.id} {describe(numbered)}, {origin}, is not in the capture: "
+                    f"it was lost before the capture point")
                 forks.append(lost)
             nodes = forks
         return nodes
@@ -498,7 +498,7 @@ class Replay:
             unseen = gsender.send(gap)
             assert gapped.current is not None
             gapped.current.actions.append(f"{role} send {gap}")
-            origin = f"the first {gap} bytes of the data"
+            origin = f"the {role}'s first {gap} bytes"
             for n in self._replies(gapped, role, unseen, t, origin):
                 if n.pending[role] and n.pending[role][-1].seg == unseen[-1]:
                     assert n.current is not None
