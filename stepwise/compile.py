@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from .config import SiteConfig
 from .content import Page
 from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
-from .links import LinkIndex, relative_url
+from .links import LinkIndex, reference_keys, relative_url
 from .markdown import Problems, directive_marker, parse, render_tokens
 from .nav import reading_minutes
 from .simulator import SIMULATOR_LAYOUT
@@ -38,7 +38,7 @@ def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[B
         if entry.page is not None:
             try:
                 target, anchor = links.resolve(entry.page, what="menu entry")
-                links.check_anchor(target, anchor, entry.page)
+                links.anchor_id(target, anchor, entry.page)
                 pages.append(target)
             except LinkError as err:
                 errors.append(err.located(display_path(config.path), entry.line))
@@ -85,9 +85,8 @@ class PageCompiler:
         reading_minutes(page)
 
     def _note_ref(self, ref: str) -> None:
-        target = ref.partition("#")[0].strip()
-        if target:  # "#heading" alone names this page
-            self.page.ref_slugs.add(target.split("/")[-1])
+        # "#heading" alone names this page: no key
+        self.page.ref_slugs.update(reference_keys(ref))
 
     def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
         """Render one wiki-link token as an ``<a>`` (see :mod:`stepwise.wikilinks`)."""
@@ -98,9 +97,13 @@ class PageCompiler:
             if target.layout == SIMULATOR_LAYOUT and anchor is not None and "=" in anchor:
                 anchor = self.scenario_anchor(target, anchor, ref)
             else:
-                self.links.check_anchor(target, anchor, ref)
+                anchor = self.links.anchor_id(target, anchor, ref)
         except LinkError as err:
-            problems.errors.append((meta.get("line"), err.message))
+            message = err.message
+            if meta.get("embed"):
+                message += ("; ![[...]] embeds are not supported: for an image next to the "
+                            "page write ![](diagram.png)")
+            problems.errors.append((meta.get("line"), message))
             return escape(meta["label"] or ref)
         if target is not self.page:
             self.page.links_out.add(target.url)
@@ -110,7 +113,7 @@ class PageCompiler:
         heading = next((text for _level, hid, text in target.headings if hid == anchor), "")
         preview = f"{target.title} › {heading}" if heading else target.title
         # [[#heading]] reads as the heading; any other link as the target's title
-        label = meta["label"] or (heading if ref.startswith("#") else target.title)
+        label = meta["label"] or (heading if ref.lstrip().startswith("#") else target.title)
         desc = (f' data-preview-desc="{escape(target.description)}"'
                 if target.description else "")
         return (f'<a class="wikilink" href="{escape(href)}" '
@@ -189,7 +192,7 @@ class PageCompiler:
                 self._note_ref(str(ref))
                 try:
                     target, anchor = self.links.resolve(str(ref), what=f"{key}: entry")
-                    self.links.check_anchor(target, anchor, str(ref))
+                    self.links.anchor_id(target, anchor, str(ref))
                 except LinkError as err:
                     self.errors.append(err.located(self.page.shown, self.page.line_of(key, i)))
                     continue

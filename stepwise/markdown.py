@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
@@ -29,13 +30,12 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.anchors.index import slugify as anchors_slugify
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .wikilinks import wikilinks_plugin
+from .wikilinks import record_line, wikilinks_plugin
 
 DIRECTIVES = ("player",)
 _DIRECTIVE = re.compile(r"^::([A-Za-z][\w-]*)\s*$")
@@ -102,9 +102,26 @@ def _render_directive(self: Any, tokens: list[Token], idx: int, options: Any, en
 RESERVED_IDS = re.compile(r"(main|player|lesson-trace|step-\d+|pl-.*|sw-.*)")
 
 
+#: The id of a heading whose text has no letter or digit ("## –", "## 🚀").
+EMPTY_HEADING_ID = "section"
+
+
+def heading_key(text: str) -> str:
+    """GitHub's slug of a heading's text: NFC, lowercase, spaces become ``-``, every
+    character but letters (with their accents), digits, ``_`` and ``-`` dropped
+    (``## Ports 0-1023: well known`` -> ``ports-0-1023-well-known``, ``## TCP/UDP`` ->
+    ``tcpudp``, ``## Сокеты`` -> ``сокеты``). Empty when the text has no letter or digit.
+    """
+    text = unicodedata.normalize("NFC", text).strip().lower().replace(" ", "-")
+    slug = "".join(c for c in text if c.isalnum() or c in "_-"
+                   or unicodedata.category(c)[0] == "M")
+    return slug if any(c.isalnum() for c in slug) else ""
+
+
 def heading_slug(text: str) -> str:
-    """A heading's id: GitHub's slug of its text, kept clear of :data:`RESERVED_IDS`."""
-    slug = anchors_slugify(text)
+    """A heading's id: :func:`heading_key` of its text (``section`` when that is
+    empty), kept clear of :data:`RESERVED_IDS`."""
+    slug = heading_key(text) or EMPTY_HEADING_ID
     return f"{slug}-heading" if RESERVED_IDS.fullmatch(slug) else slug
 
 
@@ -119,6 +136,9 @@ def create_markdown(*, html: bool = False) -> MarkdownIt:
     md.add_render_rule("directive", _render_directive)
     anchors_plugin(md, min_level=1, max_level=6, slug_func=heading_slug)
     wikilinks_plugin(md)
+    for name in ("link", "image"):  # their tokens learn their line, as wiki-links do
+        md.inline.ruler.at(name, record_line(md.inline.ruler.__rules__[
+            md.inline.ruler.__find__(name)].fn))
     return md
 
 
