@@ -59,8 +59,9 @@ class Page:
             of the pages it links), ``ref_slugs`` (the keys of every
             reference it makes, :func:`stepwise.links.reference_keys`, for
             incremental rebuilds), ``reads`` (other files
-            its trace read: packet captures), ``trace`` (lessons) and ``simulator``
-            (a simulator page's settings).
+            it read: packet captures, images), ``assets`` (the files of the content
+            folder it publishes), ``external`` (its http links), ``trace``
+            (lessons) and ``simulator`` (a simulator page's settings).
     """
 
     source: Path
@@ -79,6 +80,11 @@ class Page:
     links_out: set[str] = field(default_factory=set)
     ref_slugs: set[str] = field(default_factory=set)
     reads: set[Path] = field(default_factory=set)
+    #: files of the content folder the page shows or links (images beside it), by
+    #: their path in the output folder
+    assets: dict[str, Path] = field(default_factory=dict)
+    #: the external (http, https) URLs its Markdown links, with their lines
+    external: list[tuple[str, int | None]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
     minutes: int | None = None

@@ -151,13 +151,17 @@ class LinkIndex:
         return candidates
 
     @staticmethod
-    def anchor_id(page: Page, anchor: str | None, ref: str) -> str | None:
+    def anchor_id(page: Page, anchor: str | None, ref: str, *, link: bool = False
+                  ) -> str | None:
         """The id of the heading of ``page`` that ``anchor`` names, byte for byte.
 
         ``anchor`` is a heading id (``the-11-states``) or a heading's text as written
         in the page (``The 11 states``, ``Ports 0-1023: well known``, ``TCP/UDP``),
         matched exactly first, then in any case and Unicode form, ignoring punctuation
         (GitHub's slug rule). Of two headings with the same text, the first.
+
+        ``link``: ``ref`` is a Markdown link's URL (messages say ``link URL``, not
+        ``[[ref]]``).
 
         Raises:
             LinkError: no heading matches; the message suggests the closest one, in
@@ -187,7 +191,8 @@ class LinkIndex:
             f"; its headings: {', '.join('#' + i for i in names[:8])}" if names else
             "; it has no headings"
         )
-        raise LinkError(f"[[{ref}]]: {page.shown} has no heading #{anchor}{hint}")
+        shown = f"link {ref}" if link else f"[[{ref}]]"
+        raise LinkError(f"{shown}: {page.shown} has no heading #{anchor}{hint}")
 
     def check_anchor(self, page: Page, anchor: str | None, ref: str) -> None:
         """Raise LinkError when ``anchor`` names no heading of ``page`` (see
@@ -270,6 +275,18 @@ def relative_url(from_url: str, to_url: str, anchor: str | None = None) -> str:
         common += 1
     url = "/".join([".."] * (len(src) - common) + dst[common:] + ["index.html"])
     return encode_url(f"{url}#{anchor}" if anchor else url)
+
+
+def relative_file(from_url: str, file_path: str) -> str:
+    """URL of a file of the output folder (``linux/how/diagram.png``) as written in page
+    ``from_url``, relative and percent-encoded: ``relative_file("/linux/how/x/",
+    "linux/how/diagram.png")`` -> ``"../diagram.png"``."""
+    src = from_url.strip("/").split("/") if from_url != "/" else []
+    dst = file_path.strip("/").split("/")
+    common = 0
+    while common < len(src) and common < len(dst) - 1 and src[common] == dst[common]:
+        common += 1
+    return encode_url("/".join([".."] * (len(src) - common) + dst[common:]))
 
 
 def relative_asset(from_url: str, asset_path: str) -> str:

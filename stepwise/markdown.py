@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -139,6 +139,8 @@ def create_markdown(*, html: bool = False) -> MarkdownIt:
     for name in ("link", "image"):  # their tokens learn their line, as wiki-links do
         md.inline.ruler.at(name, record_line(md.inline.ruler.__rules__[
             md.inline.ruler.__find__(name)].fn))
+    md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("image", _render_image)
     return md
 
 
@@ -156,17 +158,52 @@ def heading_ids(tokens: list[Token]) -> list[tuple[int, str, str]]:
     return out
 
 
-WikilinkResolver = Callable[[dict[str, Any], Problems], str]
+class Resolver(Protocol):
+    """What rendering asks of the page being built (see :class:`stepwise.compile.PageCompiler`)."""
+
+    def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
+        """The HTML of one ``[[...]]`` (``meta`` of its ``wikilink`` token)."""
+        ...
+
+    def rewrite(self, url: str, line: int | None, kind: str, problems: Problems) -> str:
+        """The URL to write for a Markdown link (``kind`` ``link``) or image
+        (``image``) written as ``url`` at ``line``."""
+        ...
+
+
+def _render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return _with_url(tokens[idx], "href", "link", env,
+                     lambda: self.renderToken(tokens, idx, options, env))
+
+
+def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return _with_url(tokens[idx], "src", "image", env,
+                     lambda: RendererHTML.image(self, tokens, idx, options, env))
+
+
+def _with_url(token: Token, attr: str, kind: str, env: Any, render: Callable[[], str]) -> str:
+    """Render ``token`` with its URL as the page's resolver rewrites it; the token
+    itself is left as parsed (a page's tokens are rendered again on rebuilds)."""
+    resolver = env.get("resolver")
+    url = token.attrGet(attr)
+    if resolver is None or not isinstance(url, str):
+        return render()
+    line = (token.meta or {}).get("line")
+    token.attrSet(attr, resolver.rewrite(url, line, kind, env["problems"]))
+    try:
+        return render()
+    finally:
+        token.attrSet(attr, url)
 
 
 def render_tokens(
-    md: MarkdownIt, tokens: list[Token], resolver: WikilinkResolver, problems: Problems,
+    md: MarkdownIt, tokens: list[Token], resolver: Resolver, problems: Problems,
     first_line: int,
 ) -> tuple[str, list[str]]:
     """Render parsed tokens to HTML.
 
     Args:
-        resolver: ``(wikilink_meta, problems) -> html`` for each ``[[...]]``.
+        resolver: resolves each ``[[...]]`` and rewrites each Markdown link and image.
         problems: collects errors and warnings with file lines.
         first_line: 1-based file line of the text's first line.
 
@@ -174,7 +211,8 @@ def render_tokens(
         ``(html, directives)``: the HTML and the names of the directives it used.
     """
     env: dict[str, Any] = {
-        "wikilink": lambda meta: resolver(meta, problems),
+        "wikilink": lambda meta: resolver.resolve(meta, problems),
+        "resolver": resolver,
         "problems": problems,
         "first_line": first_line,
     }

@@ -39,7 +39,7 @@ import jinja2.meta
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
-from .errors import BuildError, ErrorList, display_path
+from .errors import BuildError, ErrorList, OutputError, display_path
 from .layout import SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
 from .markdown import create_markdown, heading_ids, parse
@@ -393,6 +393,15 @@ class SiteBuild:
                 outputs[path] = rendered[path]
             elif path in self.outputs:
                 outputs[path] = self.outputs[path]
+        # the files beside pages that pages show (images): read again on every build
+        # (an edit of one re-renders the page that shows it, see Page.reads)
+        for page in pages:
+            for out, source in sorted(page.assets.items()):
+                try:
+                    outputs[out] = source.read_bytes()
+                except OSError as err:
+                    errors.append(OutputError(f"cannot read the file: {err.strerror}",
+                                              display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
         key = (self._env_generation, self._facets_version)

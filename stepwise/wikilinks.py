@@ -121,9 +121,12 @@ def record_line(rule: Any) -> Any:
         newlines = _newlines_before(state, start) if not silent else 0
         if not rule(state, silent):
             return False
-        if not silent and len(state.tokens) > count:
-            token = state.tokens[count]
-            token.meta = {**(token.meta or {}), "newlines": newlines}
+        if not silent:
+            # the first token it pushed may be the text pending before it
+            for token in state.tokens[count:]:
+                if token.type != "text":
+                    token.meta = {**(token.meta or {}), "newlines": newlines}
+                    break
         return True
 
     return wrapped

@@ -245,3 +245,22 @@ def test_links_by_title_and_heading_text_follow_edits_of_the_target(make_project
     tls.write_text("---\ntitle: TLS\n---\n## Records\n")
     assert incremental(build) == fresh_outputs(project.root) == [
         "content/linux/kb/notes.md:4: unknown wiki-link [[Transport Security]]"]
+
+
+def test_an_image_beside_a_page_is_published_and_its_edits_rebuild_the_page(make_project):
+    project = make_project({
+        "linux/kb/tls.md": "---\ntitle: TLS\n---\n![A record](record.svg)\n",
+    })
+    image = project.content / "linux/kb/record.svg"
+    image.write_text("<svg/>")
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    assert build.outputs["linux/kb/record.svg"] == b"<svg/>"
+    assert b'<img src="../record.svg" alt="A record"' in build.outputs["linux/kb/tls/index.html"]
+    image.write_text("<svg></svg>")
+    result = build.update()
+    assert result.rendered == ["/linux/kb/tls/"] and "linux/kb/record.svg" in result.changed
+    assert build.outputs == fresh_outputs(project.root)
+    image.unlink()
+    assert incremental(build) == fresh_outputs(project.root) == [
+        "content/linux/kb/tls.md:4: image record.svg: no file content/linux/kb/record.svg"]
