@@ -57,9 +57,15 @@ class PageCompiler:
     recording every problem with the page's path and the line in its file."""
 
     def __init__(self, page: Page, md: MarkdownIt, links: LinkIndex,
-                 errors: list[BuildError], warnings: list[BuildError]):
+                 errors: list[BuildError], warnings: list[BuildError],
+                 strings: dict[str, dict[str, str]] | None = None):
         self.page, self.md, self.links = page, md, links
         self.errors, self.warnings = errors, warnings
+        #: the titles of callouts without one: site.yaml's strings.callouts, then the page's
+        self.callout_titles = dict((strings or {}).get("callouts", {}))
+        own = page.meta.get("strings")
+        if isinstance(own, dict) and isinstance(own.get("callouts"), dict):
+            self.callout_titles.update({str(k): str(v) for k, v in own["callouts"].items()})
         #: every file compile_trace read for this page (packet captures), resolved; for
         #: incremental rebuilds: the page must be rebuilt when one of them changes
         self.trace_reads: set[Path] = set()
@@ -226,7 +232,8 @@ class PageCompiler:
         """Render Markdown found in the frontmatter (step texts, the lead)."""
         problems = Problems()
         tokens = parse(self.md, text, first_line, inline=inline, exact_lines=exact_lines)
-        html, directives = render_tokens(self.md, tokens, self, problems, first_line)
+        html, directives = render_tokens(self.md, tokens, self, problems, first_line,
+                                         self.callout_titles)
         for name in directives:
             problems.errors.append((first_line, f"::{name} belongs in the page's body, not "
                                                 "in its frontmatter"))
@@ -236,7 +243,7 @@ class PageCompiler:
     def render_body(self, tokens: list[Any]) -> str:
         problems = Problems()
         html, directives = render_tokens(self.md, tokens, self, problems,
-                                         self.page.source_file.body_line)
+                                         self.page.source_file.body_line, self.callout_titles)
         self._record(problems)
         if "player" in directives and "simulation" in self.page.meta \
                 and self.page.layout != "lesson":

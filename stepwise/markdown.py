@@ -35,6 +35,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .extensions import extensions_plugin
 from .wikilinks import record_line, wikilinks_plugin
 
 DIRECTIVES = ("player",)
@@ -139,6 +140,7 @@ def create_markdown(*, html: bool = False) -> MarkdownIt:
     for name in ("link", "image"):  # their tokens learn their line, as wiki-links do
         md.inline.ruler.at(name, record_line(md.inline.ruler.__rules__[
             md.inline.ruler.__find__(name)].fn))
+    extensions_plugin(md)
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("image", _render_image)
     return md
@@ -198,7 +200,7 @@ def _with_url(token: Token, attr: str, kind: str, env: Any, render: Callable[[],
 
 def render_tokens(
     md: MarkdownIt, tokens: list[Token], resolver: Resolver, problems: Problems,
-    first_line: int,
+    first_line: int, callout_titles: dict[str, str] | None = None,
 ) -> tuple[str, list[str]]:
     """Render parsed tokens to HTML.
 
@@ -206,11 +208,14 @@ def render_tokens(
         resolver: resolves each ``[[...]]`` and rewrites each Markdown link and image.
         problems: collects errors and warnings with file lines.
         first_line: 1-based file line of the text's first line.
+        callout_titles: the title of a callout without one, by kind (``strings:
+            callouts:`` of ``site.yaml`` and the page).
 
     Returns:
         ``(html, directives)``: the HTML and the names of the directives it used.
     """
     env: dict[str, Any] = {
+        "callout_titles": callout_titles or {},
         "wikilink": lambda meta: resolver.resolve(meta, problems),
         "resolver": resolver,
         "problems": problems,

@@ -288,7 +288,8 @@ class SiteBuild:
         for url in sorted(urls):
             target = by_url.get(url)
             if target is not None:
-                PageCompiler(target, md, links, errors, warnings).compile(
+                assert self.config is not None
+                PageCompiler(target, md, links, errors, warnings, self.config.strings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],

@@ -4,6 +4,7 @@ errors it reports with file and line."""
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,21 @@ def write_fixtures(path: Path, cases: list[tuple[str, str, str, str]]) -> None:
     path.write_text("\n".join(out), encoding="utf-8")
 
 
+def prose(html: str) -> str:
+    """The page's Markdown as rendered: the inside of its ``<div class="prose">``
+    elements (a lesson splits its body around the player), joined."""
+    out = []
+    for part in html.split('<div class="prose">')[1:]:
+        depth, pos = 1, 0
+        for match in re.finditer(r"<div[ >]|</div>", part):
+            depth += -1 if match.group() == "</div>" else 1
+            if depth == 0:
+                pos = match.start()
+                break
+        out.append(part[:pos])
+    return "".join(out)
+
+
 def render_case(make_project, source: str) -> tuple[str, str]:
     """Build the lesson with ``source`` as its body: ``(body html, problems)``."""
     project = make_project({**LINKED, LESSON: HEAD + source})
@@ -83,8 +99,7 @@ def render_case(make_project, source: str) -> tuple[str, str]:
         lines += [f"error {str(e).removeprefix(shown)}" for e in errors]
         return "", "".join(line + "\n" for line in lines)
     html = project.page("linux/how/tcp-handshake")
-    # a lesson splits its body around the player: join the parts again
-    body = "".join(part.split("</div>", 1)[0] for part in html.split('<div class="prose">')[1:])
+    body = prose(html)
     problems = "".join(f"warning {w.removeprefix(shown)}\n" for w in result.warnings
                        if "a lesson without 'simulation:'" not in w)
     return body, problems
@@ -96,7 +111,7 @@ def fixture_cases(name: str) -> list[Any]:
 
 
 @pytest.mark.parametrize(("name", "title", "line", "source", "expected", "problems"),
-                         fixture_cases("links.txt"))
+                         fixture_cases("links.txt") + fixture_cases("markdown.txt"))
 def test_fixture(make_project, name, title, line, source, expected, problems):
     got = render_case(make_project, source)
     if os.environ.get("STEPWISE_GOLDEN") == "write":
