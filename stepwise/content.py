@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import BuildError, FrontmatterError, OutputError, display_path
 from .frontmatter import SourceFile, decode_source, split_source
-from .yamlsource import YamlDocument
+from .yamlsource import YamlDocument, quote_hint
 
 INDEX_STEM = "_index"
 
@@ -337,7 +337,9 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         if key == "title" and ok and not str(value).strip():
             ok = False
         if not ok:
-            errors.append(FrontmatterError(_type_message(key, value), page.shown, line))
+            hint = quote_hint(page.source_file.yaml.scalar_text((key,)), key) \
+                if isinstance(value, bool) else ""
+            errors.append(FrontmatterError(_type_message(key, value) + hint, page.shown, line))
             page.invalid.add(key)  # reported once, here: later stages skip what needs it
             meta[key] = page.slug if key == "title" else None
             if meta[key] is None:
@@ -357,9 +359,11 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         if key in ("related", "labs", "tags"):
             for i, item in enumerate(value):
                 if not isinstance(item, str):
+                    hint = quote_hint(page.source_file.yaml.scalar_text((key, i)), "") \
+                        if isinstance(item, bool) else ""
                     errors.append(FrontmatterError(
                         f"'{key}' must be a list of strings; item {i + 1} is "
-                        f"{type(item).__name__}", page.shown, page.line_of(key, i)))
+                        f"{type(item).__name__}{hint}", page.shown, page.line_of(key, i)))
     return warnings
 
 
