@@ -34,6 +34,19 @@ def _parser() -> argparse.ArgumentParser:
                        help="skip the full-text search index (faster local builds)")
     build.add_argument("--no-cache", action="store_true",
                        help="build even when nothing changed since the last build")
+    build.add_argument("--check-external", action="store_true",
+                       help="then check the external links, as check-links does")
+
+    links = sub.add_parser("check-links", help="check the external (http, https) links of "
+                           "the pages: a bounded number of requests at a time, answers cached")
+    links.add_argument("--root", type=Path, default=Path("."), help="project folder (default: .)")
+    links.add_argument("--workers", type=int, default=8,
+                       help="requests at a time, at most (default: 8)")
+    links.add_argument("--timeout", type=float, default=10.0,
+                       help="seconds to wait for one answer (default: 10)")
+    links.add_argument("--max-age", type=float, default=24.0,
+                       help="hours a link that worked is trusted without asking again "
+                       "(default: 24; 0: ask again)")
 
     trace = sub.add_parser("trace", help="print a lesson's trace (the animation's data) as JSON")
     trace.add_argument("lesson", type=Path, help="the lesson's .md file")
@@ -62,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "trace":
             return _trace(args)
+        if args.command == "check-links":
+            return _check_links(args.root, args.workers, args.timeout, args.max_age)
         if args.command == "docs":
             return _docs(args)
         if args.command == "serve":
@@ -111,7 +126,26 @@ def _build(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(result.summary())
+    if args.check_external:
+        return _check_links(args.root, 8, 10.0, 24.0)
     return 0
+
+
+def _check_links(root: Path, workers: int, timeout: float, max_age_hours: float) -> int:
+    from .cache import CACHE_DIR
+    from .linkcheck import check_site_links
+    from .project import Project
+    from .site import SiteBuild
+
+    build = SiteBuild(Project.at(root))
+    build.full()  # in memory: nothing is written but the link cache
+    count, errors = check_site_links(build.pages, root / CACHE_DIR, workers=workers,
+                                     timeout=timeout, max_age=max_age_hours * 3600)
+    for err in errors:
+        print(err, file=sys.stderr)
+    broken = len({e.message for e in errors})
+    print(f"checked {count} external links: " + (f"{broken} broken" if broken else "all work"))
+    return 1 if errors else 0
 
 
 def _docs(args: argparse.Namespace) -> int:

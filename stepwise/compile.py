@@ -9,18 +9,20 @@ incremental rebuilds are computed from it.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from html import escape
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
 from .config import SiteConfig
-from .content import Page
+from .content import PAGE_SUFFIXES, Page, name_key, slugify, spelling
 from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
-from .links import LinkIndex, relative_url
-from .markdown import Problems, directive_marker, parse, render_tokens
+from .links import LinkIndex, page_keys, reference_keys, relative_file, relative_url
+from .markdown import RESERVED_IDS, Problems, directive_marker, parse, render_tokens
 from .nav import reading_minutes
 from .simulator import SIMULATOR_LAYOUT
 
@@ -38,7 +40,7 @@ def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[B
         if entry.page is not None:
             try:
                 target, anchor = links.resolve(entry.page, what="menu entry")
-                links.check_anchor(target, anchor, entry.page)
+                links.anchor_id(target, anchor, entry.page)
                 pages.append(target)
             except LinkError as err:
                 errors.append(err.located(display_path(config.path), entry.line))
@@ -55,9 +57,15 @@ class PageCompiler:
     recording every problem with the page's path and the line in its file."""
 
     def __init__(self, page: Page, md: MarkdownIt, links: LinkIndex,
-                 errors: list[BuildError], warnings: list[BuildError]):
+                 errors: list[BuildError], warnings: list[BuildError],
+                 strings: dict[str, dict[str, str]] | None = None):
         self.page, self.md, self.links = page, md, links
         self.errors, self.warnings = errors, warnings
+        #: the titles of callouts without one: site.yaml's strings.callouts, then the page's
+        self.callout_titles = dict((strings or {}).get("callouts", {}))
+        own = page.meta.get("strings")
+        if isinstance(own, dict) and isinstance(own.get("callouts"), dict):
+            self.callout_titles.update({str(k): str(v) for k, v in own["callouts"].items()})
         #: every file compile_trace read for this page (packet captures), resolved; for
         #: incremental rebuilds: the page must be rebuilt when one of them changes
         self.trace_reads: set[Path] = set()
@@ -67,6 +75,7 @@ class PageCompiler:
         page = self.page
         page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
         page.simulator = None
+        page.reads, page.assets, page.external = set(), {}, []
         page.html = page.lead_html = ""
         if page.layout not in layouts:
             close = difflib.get_close_matches(page.layout.lower(), layouts, n=1)
@@ -85,9 +94,8 @@ class PageCompiler:
         reading_minutes(page)
 
     def _note_ref(self, ref: str) -> None:
-        target = ref.partition("#")[0].strip()
-        if target:  # "#heading" alone names this page
-            self.page.ref_slugs.add(target.split("/")[-1])
+        # "#heading" alone names this page: no key
+        self.page.ref_slugs.update(reference_keys(ref))
 
     def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
         """Render one wiki-link token as an ``<a>`` (see :mod:`stepwise.wikilinks`)."""
@@ -98,9 +106,13 @@ class PageCompiler:
             if target.layout == SIMULATOR_LAYOUT and anchor is not None and "=" in anchor:
                 anchor = self.scenario_anchor(target, anchor, ref)
             else:
-                self.links.check_anchor(target, anchor, ref)
+                anchor = self.links.anchor_id(target, anchor, ref)
         except LinkError as err:
-            problems.errors.append((meta.get("line"), err.message))
+            message = err.message
+            if meta.get("embed"):
+                message += ("; ![[...]] embeds are not supported: for an image next to the "
+                            "page write ![](diagram.png)")
+            problems.errors.append((meta.get("line"), message))
             return escape(meta["label"] or ref)
         if target is not self.page:
             self.page.links_out.add(target.url)
@@ -110,12 +122,88 @@ class PageCompiler:
         heading = next((text for _level, hid, text in target.headings if hid == anchor), "")
         preview = f"{target.title} › {heading}" if heading else target.title
         # [[#heading]] reads as the heading; any other link as the target's title
-        label = meta["label"] or (heading if ref.startswith("#") else target.title)
+        label = meta["label"] or (heading if ref.lstrip().startswith("#") else target.title)
         desc = (f' data-preview-desc="{escape(target.description)}"'
                 if target.description else "")
         return (f'<a class="wikilink" href="{escape(href)}" '
                 f'data-ref="{escape(self.links.shortest_ref(target))}" '
                 f'data-preview-title="{escape(preview)}"{desc}>{escape(label)}</a>')
+
+    def rewrite(self, url: str, line: int | None, kind: str, problems: Problems) -> str:
+        """The URL to write for a Markdown link or image (see :class:`Resolver`).
+
+        A link to a page's ``.md`` file (``../kb/port.md#well-known-ports``, relative
+        to this page's file) becomes the page's URL, as MkDocs rewrites them; its
+        ``#heading`` is an id or a heading's text. A relative link or image to another
+        file of the content folder (``diagram.png`` beside the page) publishes that
+        file at the same place in the output. ``#heading`` alone is checked against
+        this page. External URLs are left as written (``stepwise check-links``
+        checks them). A missing page, heading or file is an error at ``line``.
+        """
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or url.startswith("//"):
+            if kind == "link" and parts.scheme in ("http", "https"):
+                self.page.external.append((url, line))
+            return url
+        try:
+            if not parts.path:
+                if kind == "link" and parts.fragment:
+                    return self._own_anchor(url, unquote(parts.fragment))
+                return url
+            path = unquote(parts.path)
+            suffix = PurePosixPath(path).suffix.lower()
+            if path.startswith("/") or not suffix or suffix in (".html", ".htm"):
+                return url  # written for the output folder: the author's to keep right
+            if suffix in PAGE_SUFFIXES and kind == "link":
+                return self._page_link(url, path, unquote(parts.fragment) or None)
+            return self._asset(url, path, kind) + (f"#{parts.fragment}" if parts.fragment
+                                                   else "")
+        except LinkError as err:
+            problems.errors.append((line, err.message))
+            return url
+
+    def _own_anchor(self, url: str, fragment: str) -> str:
+        if RESERVED_IDS.fullmatch(fragment) or re.fullmatch(r"fn(ref)?\d+(-\d+)?|fn-.*|fnref-.*",
+                                                            fragment):
+            return url  # the player's and footnotes' ids
+        return relative_url(self.page.url, self.page.url,
+                            self.links.anchor_id(self.page, fragment, url, link=True))
+
+    def _page_link(self, url: str, path: str, fragment: str | None) -> str:
+        source = os.path.normpath(self.page.source.parent / path)
+        target = self.links.by_source(source)
+        self.page.ref_slugs.add(name_key(PurePosixPath(path).stem))
+        if target is None:
+            raise LinkError(f"link {url}: no page {display_path(source)}"
+                            f"{_did_you_mean(path, source, PAGE_SUFFIXES)}")
+        self.page.ref_slugs |= page_keys(target)
+        if target.draft and not self.links.drafts_published:
+            raise LinkError(f"link {url} links to a draft ({target.shown}); publish it "
+                            "(remove 'draft: true') or remove the link")
+        anchor = self.links.anchor_id(target, fragment, url, link=True)
+        if target is not self.page:
+            self.page.links_out.add(target.url)
+        return relative_url(self.page.url, target.url, anchor)
+
+    def _asset(self, url: str, path: str, kind: str) -> str:
+        content_dir = self._content_dir()
+        source = Path(os.path.normpath(self.page.source.parent / path))
+        what = "image" if kind == "image" else "link"
+        if not source.is_relative_to(content_dir):
+            raise LinkError(f"{what} {url} points outside the content folder; put the file "
+                            "beside the page")
+        self.page.reads.add(source)
+        if not source.is_file():
+            raise LinkError(f"{what} {url}: no file {display_path(source)}"
+                            f"{_did_you_mean(path, str(source), None)}")
+        rel = source.relative_to(content_dir)
+        out = "/".join([*(slugify(p) for p in rel.parent.parts), spelling(rel.name)])
+        self.page.assets[out] = source
+        return relative_file(self.page.url, out)
+
+    def _content_dir(self) -> Path:
+        """The content folder: the page's source less its path inside it."""
+        return self.page.source.parents[len(self.page.rel.parts) - 1]
 
     @staticmethod
     def scenario_anchor(simulator: Page, anchor: str, ref: str) -> str:
@@ -144,7 +232,8 @@ class PageCompiler:
         """Render Markdown found in the frontmatter (step texts, the lead)."""
         problems = Problems()
         tokens = parse(self.md, text, first_line, inline=inline, exact_lines=exact_lines)
-        html, directives = render_tokens(self.md, tokens, self.resolve, problems, first_line)
+        html, directives = render_tokens(self.md, tokens, self, problems, first_line,
+                                         self.callout_titles)
         for name in directives:
             problems.errors.append((first_line, f"::{name} belongs in the page's body, not "
                                                 "in its frontmatter"))
@@ -153,8 +242,8 @@ class PageCompiler:
 
     def render_body(self, tokens: list[Any]) -> str:
         problems = Problems()
-        html, directives = render_tokens(self.md, tokens, self.resolve, problems,
-                                         self.page.source_file.body_line)
+        html, directives = render_tokens(self.md, tokens, self, problems,
+                                         self.page.source_file.body_line, self.callout_titles)
         self._record(problems)
         if "player" in directives and "simulation" in self.page.meta \
                 and self.page.layout != "lesson":
@@ -189,7 +278,7 @@ class PageCompiler:
                 self._note_ref(str(ref))
                 try:
                     target, anchor = self.links.resolve(str(ref), what=f"{key}: entry")
-                    self.links.check_anchor(target, anchor, str(ref))
+                    self.links.anchor_id(target, anchor, str(ref))
                 except LinkError as err:
                     self.errors.append(err.located(self.page.shown, self.page.line_of(key, i)))
                     continue
@@ -234,17 +323,18 @@ class PageCompiler:
             line, exact = yaml_doc.text_lines(("steps", index, "text"))
             return self.render_markdown(text, line or 1, exact_lines=exact)[0]
 
-        # the content folder: the page's source less its path inside the content folder
         source = self.page.source
-        content_dir = source.parents[len(self.page.rel.parts) - 1]
-        # the same set on the page: stepwise.site rebuilds the page when one changes
-        self.trace_reads = self.page.reads = set()
+        content_dir = self._content_dir()
+        # kept on the page too: stepwise.site rebuilds the page when one changes
+        self.trace_reads = set()
         try:
             self.page.trace = compile_trace(meta["simulation"], steps, seed=self.page.seed,
                                             render_text=render_text, base_dir=source.parent,
                                             content_dir=content_dir, reads=self.trace_reads)
         except TraceError as err:
             self.errors.append(err.located(self.page.shown, self.page.line_of(*err.keypath)))
+        finally:
+            self.page.reads |= self.trace_reads
 
     def compile_simulator(self) -> None:
         """A simulator page: its ``simulation:`` holds the settings it opens with."""
@@ -280,3 +370,17 @@ class PageCompiler:
         return None
 
 
+def _did_you_mean(written: str, path: str, suffixes: tuple[str, ...] | None) -> str:
+    """``; did you mean ../kb/port.md?``: ``written`` (a link's path) with its file
+    name replaced by the closest one in the folder of ``path`` (its file)."""
+    folder, name = os.path.split(path)
+    try:
+        names = sorted(n for n in os.listdir(folder) if not n.startswith(".")
+                       and (suffixes is None or n.lower().endswith(suffixes)))
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    head = written.rpartition("/")[0]
+    return f"; did you mean {head + '/' if head else ''}{close[0]}?"

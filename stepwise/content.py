@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import BuildError, FrontmatterError, OutputError, display_path
 from .frontmatter import SourceFile, decode_source, split_source
-from .yamlsource import YamlDocument
+from .yamlsource import YamlDocument, quote_hint
 
 INDEX_STEM = "_index"
 
@@ -56,10 +56,12 @@ class Page:
         is_index: True for a section's ``_index.md``.
         meta: the frontmatter; ``source_file`` the split source (lines, body).
         Later stages fill ``headings``, ``html``, ``lead_html``, ``links_out`` (URLs
-            of the pages it links), ``ref_slugs`` (the last segment of every
-            reference it makes, for incremental rebuilds), ``reads`` (other files
-            its trace read: packet captures), ``trace`` (lessons) and ``simulator``
-            (a simulator page's settings).
+            of the pages it links), ``ref_slugs`` (the keys of every
+            reference it makes, :func:`stepwise.links.reference_keys`, for
+            incremental rebuilds), ``reads`` (other files
+            it read: packet captures, images), ``assets`` (the files of the content
+            folder it publishes), ``external`` (its http links), ``trace``
+            (lessons) and ``simulator`` (a simulator page's settings).
     """
 
     source: Path
@@ -78,6 +80,11 @@ class Page:
     links_out: set[str] = field(default_factory=set)
     ref_slugs: set[str] = field(default_factory=set)
     reads: set[Path] = field(default_factory=set)
+    #: files of the content folder the page shows or links (images beside it), by
+    #: their path in the output folder
+    assets: dict[str, Path] = field(default_factory=dict)
+    #: the external (http, https) URLs its Markdown links, with their lines
+    external: list[tuple[str, int | None]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
     minutes: int | None = None
@@ -87,6 +94,14 @@ class Page:
     @property
     def title(self) -> str:
         return str(self.meta["title"])
+
+    @functools.cached_property
+    def name(self) -> str:
+        """The page's name as its file spells it (NFC): the file's stem, the folder's
+        name for a section's ``_index.md``, ``home`` for the front page."""
+        if not self.is_index:
+            return spelling(self.rel.stem)
+        return spelling(self.rel.parent.name) if self.rel.parent.parts else "home"
 
     @property
     def seed(self) -> str:
@@ -137,15 +152,41 @@ class Page:
         return (self.order, self.title.casefold(), self.url)
 
 
+def _slug_text(text: str, keep: str) -> str:
+    """``text`` with every character that is not a letter, a digit, a combining mark
+    (an accent typed as a separate character, a Devanagari vowel sign) or one of
+    ``keep`` replaced by ``-``, runs of ``-`` made one."""
+    out = [c if c.isalnum() or c in keep or unicodedata.category(c)[0] == "M" else "-"
+           for c in text]
+    return re.sub(r"-{2,}", "-", "".join(out))
+
+
 def slugify(name: str) -> str:
     """Turn a file or folder name into a URL segment.
 
-    Lowercase, Unicode letters kept (NFC), runs of spaces and punctuation become one
-    ``-``: ``"TCP States (Linux).md"`` stem -> ``"tcp-states-linux"``.
+    NFC, lowercase, Unicode letters and their accents kept (``Conexión`` typed in NFC
+    or NFD gives ``conexión``; ``Сокеты`` stays Cyrillic), runs of spaces and
+    punctuation become one ``-``: ``"TCP States (Linux).md"`` stem ->
+    ``"tcp-states-linux"``. A name with no letter or digit at all is ``page``.
     """
-    name = unicodedata.normalize("NFC", name).lower()
-    name = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE)
-    return re.sub(r"-{2,}", "-", name).strip("-.") or "page"
+    slug = _slug_text(unicodedata.normalize("NFC", name).lower(), "_.").strip("-.")
+    return slug if any(c.isalnum() for c in slug) else "page"
+
+
+def name_key(name: str) -> str:
+    """The form page names are compared in: NFC, case-folded, then the slug rule.
+
+    ``[[TCP States]]``, ``[[tcp states]]`` and ``[[tcp-states]]`` all give
+    ``tcp-states``, the key of the file ``tcp-states.md`` and of the title "TCP
+    states"; ``Straße`` and ``STRASSE`` give one key too.
+    """
+    return slugify(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()))
+
+
+def spelling(text: str) -> str:
+    """``text`` as its author typed it, less the Unicode normalisation form: NFC and
+    outer whitespace removed (an exact match of a name compares these)."""
+    return unicodedata.normalize("NFC", text).strip()
 
 
 @dataclass
@@ -296,7 +337,9 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         if key == "title" and ok and not str(value).strip():
             ok = False
         if not ok:
-            errors.append(FrontmatterError(_type_message(key, value), page.shown, line))
+            hint = quote_hint(page.source_file.yaml.scalar_text((key,)), key) \
+                if isinstance(value, bool) else ""
+            errors.append(FrontmatterError(_type_message(key, value) + hint, page.shown, line))
             page.invalid.add(key)  # reported once, here: later stages skip what needs it
             meta[key] = page.slug if key == "title" else None
             if meta[key] is None:
@@ -316,9 +359,11 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         if key in ("related", "labs", "tags"):
             for i, item in enumerate(value):
                 if not isinstance(item, str):
+                    hint = quote_hint(page.source_file.yaml.scalar_text((key, i)), "") \
+                        if isinstance(item, bool) else ""
                     errors.append(FrontmatterError(
                         f"'{key}' must be a list of strings; item {i + 1} is "
-                        f"{type(item).__name__}", page.shown, page.line_of(key, i)))
+                        f"{type(item).__name__}{hint}", page.shown, page.line_of(key, i)))
     return warnings
 
 

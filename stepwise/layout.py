@@ -341,7 +341,8 @@ class SiteRenderer:
             resolved = self._menu_targets.get(id(entry))
             if resolved is None:
                 try:
-                    resolved = self.links.resolve(entry.page, what="menu entry")
+                    target, anchor = self.links.resolve(entry.page, what="menu entry")
+                    resolved = (target, self.links.anchor_id(target, anchor, entry.page))
                 except LinkError as err:  # already reported by check_menu
                     raise err.located(display_path(self.config.path), entry.line) from None
                 self._menu_targets[id(entry)] = resolved
@@ -365,7 +366,7 @@ class SiteRenderer:
         for i, ref in enumerate(page.meta.get(key, []) or []):
             try:
                 target, anchor = self.links.resolve(str(ref), what=f"{key}: entry")
-                self.links.check_anchor(target, anchor, str(ref))
+                anchor = self.links.anchor_id(target, anchor, str(ref))
             except LinkError as err:
                 raise err.located(page.shown, page.line_of(key, i)) from None
             out.append(NavLink(target.title, href(target, anchor), description=target.description,

@@ -19,23 +19,24 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.anchors.index import slugify as anchors_slugify
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .wikilinks import wikilinks_plugin
+from .extensions import extensions_plugin
+from .wikilinks import record_line, wikilinks_plugin
 
 DIRECTIVES = ("player",)
 _DIRECTIVE = re.compile(r"^::([A-Za-z][\w-]*)\s*$")
@@ -102,9 +103,26 @@ def _render_directive(self: Any, tokens: list[Token], idx: int, options: Any, en
 RESERVED_IDS = re.compile(r"(main|player|lesson-trace|step-\d+|pl-.*|sw-.*)")
 
 
+#: The id of a heading whose text has no letter or digit ("## –", "## 🚀").
+EMPTY_HEADING_ID = "section"
+
+
+def heading_key(text: str) -> str:
+    """GitHub's slug of a heading's text: NFC, lowercase, spaces become ``-``, every
+    character but letters (with their accents), digits, ``_`` and ``-`` dropped
+    (``## Ports 0-1023: well known`` -> ``ports-0-1023-well-known``, ``## TCP/UDP`` ->
+    ``tcpudp``, ``## Сокеты`` -> ``сокеты``). Empty when the text has no letter or digit.
+    """
+    text = unicodedata.normalize("NFC", text).strip().lower().replace(" ", "-")
+    slug = "".join(c for c in text if c.isalnum() or c in "_-"
+                   or unicodedata.category(c)[0] == "M")
+    return slug if any(c.isalnum() for c in slug) else ""
+
+
 def heading_slug(text: str) -> str:
-    """A heading's id: GitHub's slug of its text, kept clear of :data:`RESERVED_IDS`."""
-    slug = anchors_slugify(text)
+    """A heading's id: :func:`heading_key` of its text (``section`` when that is
+    empty), kept clear of :data:`RESERVED_IDS`."""
+    slug = heading_key(text) or EMPTY_HEADING_ID
     return f"{slug}-heading" if RESERVED_IDS.fullmatch(slug) else slug
 
 
@@ -119,6 +137,12 @@ def create_markdown(*, html: bool = False) -> MarkdownIt:
     md.add_render_rule("directive", _render_directive)
     anchors_plugin(md, min_level=1, max_level=6, slug_func=heading_slug)
     wikilinks_plugin(md)
+    for name in ("link", "image"):  # their tokens learn their line, as wiki-links do
+        md.inline.ruler.at(name, record_line(md.inline.ruler.__rules__[
+            md.inline.ruler.__find__(name)].fn))
+    extensions_plugin(md)
+    md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("image", _render_image)
     return md
 
 
@@ -136,25 +160,64 @@ def heading_ids(tokens: list[Token]) -> list[tuple[int, str, str]]:
     return out
 
 
-WikilinkResolver = Callable[[dict[str, Any], Problems], str]
+class Resolver(Protocol):
+    """What rendering asks of the page being built (see :class:`stepwise.compile.PageCompiler`)."""
+
+    def resolve(self, meta: dict[str, Any], problems: Problems) -> str:
+        """The HTML of one ``[[...]]`` (``meta`` of its ``wikilink`` token)."""
+        ...
+
+    def rewrite(self, url: str, line: int | None, kind: str, problems: Problems) -> str:
+        """The URL to write for a Markdown link (``kind`` ``link``) or image
+        (``image``) written as ``url`` at ``line``."""
+        ...
+
+
+def _render_link_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return _with_url(tokens[idx], "href", "link", env,
+                     lambda: self.renderToken(tokens, idx, options, env))
+
+
+def _render_image(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    return _with_url(tokens[idx], "src", "image", env,
+                     lambda: RendererHTML.image(self, tokens, idx, options, env))
+
+
+def _with_url(token: Token, attr: str, kind: str, env: Any, render: Callable[[], str]) -> str:
+    """Render ``token`` with its URL as the page's resolver rewrites it; the token
+    itself is left as parsed (a page's tokens are rendered again on rebuilds)."""
+    resolver = env.get("resolver")
+    url = token.attrGet(attr)
+    if resolver is None or not isinstance(url, str):
+        return render()
+    line = (token.meta or {}).get("line")
+    token.attrSet(attr, resolver.rewrite(url, line, kind, env["problems"]))
+    try:
+        return render()
+    finally:
+        token.attrSet(attr, url)
 
 
 def render_tokens(
-    md: MarkdownIt, tokens: list[Token], resolver: WikilinkResolver, problems: Problems,
-    first_line: int,
+    md: MarkdownIt, tokens: list[Token], resolver: Resolver, problems: Problems,
+    first_line: int, callout_titles: dict[str, str] | None = None,
 ) -> tuple[str, list[str]]:
     """Render parsed tokens to HTML.
 
     Args:
-        resolver: ``(wikilink_meta, problems) -> html`` for each ``[[...]]``.
+        resolver: resolves each ``[[...]]`` and rewrites each Markdown link and image.
         problems: collects errors and warnings with file lines.
         first_line: 1-based file line of the text's first line.
+        callout_titles: the title of a callout without one, by kind (``strings:
+            callouts:`` of ``site.yaml`` and the page).
 
     Returns:
         ``(html, directives)``: the HTML and the names of the directives it used.
     """
     env: dict[str, Any] = {
-        "wikilink": lambda meta: resolver(meta, problems),
+        "callout_titles": callout_titles or {},
+        "wikilink": lambda meta: resolver.resolve(meta, problems),
+        "resolver": resolver,
         "problems": problems,
         "first_line": first_line,
     }

@@ -71,7 +71,7 @@ class SiteBuild(Protocol):
 MIN_PAGES = 200
 #: What compiling a page sets on it (see PageCompiler.compile).
 RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes",
-                 "simulator")
+                 "simulator", "assets", "external")
 
 
 def worker_count(pages: int, jobs: int | None) -> int:

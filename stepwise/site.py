@@ -6,9 +6,12 @@ that says which outputs read which inputs:
 
 - a page's output reads its own source, its layout and every template that layout
   extends or includes;
-- its rendered body reads, for every reference it makes (wiki-links, ``related:``,
-  ``labs:``), the pages that share the reference's slug (``Page.ref_slugs``): their
-  title, URL, headings and draft flag — the page's *link facet*;
+- its rendered body reads, for every reference it makes (wiki-links by name, title or
+  heading text, Markdown links to ``.md`` files, ``related:``, ``labs:``), the pages
+  that share one of the reference's keys (``Page.ref_slugs``; a page's keys are its
+  slug and the folded forms of its file name and title, :func:`stepwise.links.page_keys`):
+  their title, URL, headings and draft flag — the page's *link facet*; and the files
+  it shows (images beside it, ``Page.reads``);
 - its layout reads its tutorial's sidebar (titles and order of every page in the
   tutorial), its section's listing, its backlinks (``Page.links_out`` of the others),
   the breadcrumb (which ancestors exist) and the menu (the menu targets' facets).
@@ -36,9 +39,9 @@ import jinja2.meta
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
-from .errors import BuildError, ErrorList, display_path
+from .errors import BuildError, ErrorList, OutputError, display_path
 from .layout import SiteRenderer, simulator_pages
-from .links import LinkIndex
+from .links import LinkIndex, page_keys
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
 from .output import OutputStage
@@ -285,7 +288,8 @@ class SiteBuild:
         for url in sorted(urls):
             target = by_url.get(url)
             if target is not None:
-                PageCompiler(target, md, links, errors, warnings).compile(
+                assert self.config is not None
+                PageCompiler(target, md, links, errors, warnings, self.config.strings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
@@ -390,6 +394,15 @@ class SiteBuild:
                 outputs[path] = rendered[path]
             elif path in self.outputs:
                 outputs[path] = self.outputs[path]
+        # the files beside pages that pages show (images): read again on every build
+        # (an edit of one re-renders the page that shows it, see Page.reads)
+        for page in pages:
+            for out, source in sorted(page.assets.items()):
+                try:
+                    outputs[out] = source.read_bytes()
+                except OSError as err:
+                    errors.append(OutputError(f"cannot read the file: {err.strerror}",
+                                              display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
         key = (self._env_generation, self._facets_version)
@@ -452,7 +465,8 @@ class SiteBuild:
 
         # 2. reload changed sources; new or deleted files (drafts too) change which
         # pages a reference can match
-        matched_slugs = {self._pages[p].slug for p in removed_paths if p in self._pages}
+        matched_slugs = {k for p in removed_paths if p in self._pages
+                         for k in page_keys(self._pages[p])}
         for path in removed_paths:
             self._pages.pop(path, None)
             self._tokens.pop(path, None)
@@ -478,10 +492,10 @@ class SiteBuild:
                          if self._parsed(after[u], md) is not None
                          and _link_facet(after[u]) != facets_before[u][0]}
         # pages whose references may now resolve differently
-        slugs = {before[u].slug for u in gone | facet_changed} | {after[u].slug for u in added
-                                                                   | facet_changed}
-        slugs |= matched_slugs | {self._pages[p].slug for p in content_change.added
-                                  if p in self._pages}
+        slugs = {k for u in gone | facet_changed for k in page_keys(before[u])}
+        slugs |= {k for u in added | facet_changed for k in page_keys(after[u])}
+        slugs |= matched_slugs | {k for p in content_change.added if p in self._pages
+                                  for k in page_keys(self._pages[p])}
         for page in after.values():
             if page.ref_slugs & slugs:
                 compile_urls.add(page.url)
@@ -568,8 +582,8 @@ def _link_facet(page: Page) -> tuple[Any, ...]:
     ``#anchor`` labels and previews), description (the preview), draft flag; for a
     simulator page, its settings (a link's scenario is checked against them)."""
     settings = page.meta.get("simulation") if page.layout == SIMULATOR_LAYOUT else None
-    return (page.url, page.slug, page.title, tuple(page.headings), page.description,
-            page.draft, repr(settings))
+    return (page.url, page.slug, page.name, page.title, tuple(page.headings),
+            page.description, page.draft, repr(settings))
 
 
 def _render_facet(page: Page) -> tuple[Any, ...]:

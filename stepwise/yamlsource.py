@@ -50,6 +50,15 @@ class YamlDocument:
             node, line = child
         return self.first_line + line
 
+    def scalar_text(self, keypath: tuple[str | int, ...]) -> str | None:
+        """The text of the scalar at ``keypath`` as written (``No`` for a ``title: No``
+        that YAML read as false), or None where there is no scalar."""
+        node = self.node
+        for key in keypath:
+            found = _child(node, key) if node is not None else None
+            node = found[0] if found else None
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
     def key_line(self, key: str) -> int | None:
         """Return the 1-based file line of the top-level ``key:`` itself, or None."""
         if isinstance(self.node, yaml.MappingNode):
@@ -207,6 +216,51 @@ _UNCLOSED = {
 }
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _key(line: str) -> str:
+    return line.strip().removeprefix("- ").split(":", 1)[0].strip()
+
+
+def _under_indented(err: yaml.YAMLError, text: str) -> str | None:
+    """PyYAML's ``expected <block end>, but found ...`` for a key indented less than the
+    keys above it (and more than their parent's), in words: the key, its indent, and
+    the indents that would be right."""
+    mark = getattr(err, "problem_mark", None)
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines):
+        return None
+    here = lines[mark.line]
+    indent = _indent(here)
+    above = [ln for ln in lines[:mark.line] if ln.strip() and not ln.strip().startswith("#")]
+    sibling = next((ln for ln in reversed(above) if _indent(ln) > indent), None)
+    if sibling is None or ":" not in here:
+        return None
+    expected = _indent(sibling) + (2 if sibling.lstrip().startswith("- ") else 0)
+    parent = next((ln for ln in reversed(above) if _indent(ln) < expected), None)
+    spaces = "space" if indent == 1 else "spaces"
+    message = (f"the key '{_key(here)}' is indented {indent} {spaces}, less than "
+               f"'{_key(sibling)}' above it ({expected})")
+    if parent is None or parent.lstrip().startswith("- "):
+        return f"{message}: indent it by {expected} spaces like '{_key(sibling)}'"
+    return (f"{message}: indent it by {expected} spaces to keep it in '{_key(parent)}', "
+            f"or by {_indent(parent)} to end '{_key(parent)}'")
+
+
+def quote_hint(written: str | None, key: str) -> str:
+    """``; YAML reads an unquoted No as false: quote it, title: "No"`` when ``written``
+    is one of the words YAML turns into true or false (``no``, ``yes``, ``on``, ``off``,
+    in any case), else ``""``."""
+    if written is None or written.lower() not in ("yes", "no", "on", "off", "y", "n",
+                                                   "true", "false"):
+        return ""
+    value = "false" if written.lower() in ("no", "off", "n", "false") else "true"
+    example = f'{key}: "{written}"' if key else f'"{written}"'
+    return f"; YAML reads an unquoted {written} as {value}: quote it, {example}"
+
+
 def yaml_error_message(err: yaml.YAMLError, text: str = "") -> str:
     """A one-line description of a PyYAML error, without its position dump, with the
     likely fix for the mistakes authors make most (``text``: the YAML source, to tell
@@ -220,6 +274,10 @@ def yaml_error_message(err: yaml.YAMLError, text: str = "") -> str:
     message = f"{context} {problem}" if context else str(problem)
     if "'\\t'" in str(problem):
         return f"{message}: indent with spaces, not tabs"
+    if str(problem).startswith("expected <block end>"):
+        under = _under_indented(err, text)
+        if under is not None:
+            return under
     if problem == "mapping values are not allowed here":
         mark = getattr(err, "problem_mark", None)
         lines = text.split("\n")

@@ -95,10 +95,29 @@ def test_yaml_mistakes_say_how_to_fix_them(make_project):
             "content/linux/kb/port.md:3: malformed YAML frontmatter: while scanning for the "
             "next token found character '\\t' that cannot start any token: indent with "
             "spaces, not tabs",
+        # PyYAML says "expected <block end>, but found '<block mapping start>'"
+        "title: Port\nsimulation:\n  model: tcp\n  client: {name: c}\n server: {name: s}\n":
+            "content/linux/kb/port.md:6: malformed YAML frontmatter: the key 'server' is "
+            "indented 1 space, less than 'client' above it (2): indent it by 2 spaces to keep "
+            "it in 'simulation', or by 0 to end 'simulation'",
+        "title: Port\nsteps:\n  - title: a\n    do: [server listen]\n   text: b\n":
+            "content/linux/kb/port.md:6: malformed YAML frontmatter: the key 'text' is "
+            "indented 3 spaces, less than 'do' above it (4): indent it by 4 spaces like 'do'",
     }
     project = make_project()
     for frontmatter, expected in cases.items():
         assert port_errors(project, frontmatter) == [expected]
+
+
+def test_an_unquoted_no_read_as_false_says_to_quote_it(make_project):
+    project = make_project()
+    assert port_errors(project, "title: No\ntags: [tcp, off]\n") == [
+        "content/linux/kb/port.md:2: 'title' must be a string (got bool), e.g. 'title: The "
+        "life cycle of a TCP connection'; YAML reads an unquoted No as false: quote it, "
+        'title: "No"',
+        "content/linux/kb/port.md:3: 'tags' must be a list of strings; item 2 is bool; YAML "
+        'reads an unquoted off as false: quote it, "off"',
+    ]
 
 
 def test_unknown_wiki_link(make_project):

@@ -124,7 +124,10 @@ def test_quick_saves_of_the_same_size_are_all_seen(built):
 PAGES = ["linux/kb/port.md", "linux/kb/tcp-states.md", "linux/kb/tls.md",
          "linux/how/tcp-handshake.md", "pricing.md", "linux/how/_index.md"]
 SLUGS = ["port", "tcp-states", "tls", "kb/tcp-handshake", "how/tcp-handshake", "pricing", "kb",
-         "extra", "tls#records", "port#port-ranges"]
+         "extra", "tls#records", "port#port-ranges",
+         # names as titles and headings as text: a title or heading edit changes them
+         "TCP states", "Alpha", "Zeta zeta", "Extra", "kb/TCP Handshake", "port#Port ranges",
+         "tls#New", "Pricing#Records"]
 
 
 def edit(root: Path, op: tuple) -> None:
@@ -224,3 +227,40 @@ def test_a_changed_capture_rebuilds_the_lesson_that_plays_it(make_project):
     assert "/linux/how/replay/" in result.rendered
     assert build.outputs == fresh_outputs(project.root)
     assert build.outputs["linux/how/replay/index.html"].count(b'"frame":') > 4
+
+
+def test_links_by_title_and_heading_text_follow_edits_of_the_target(make_project):
+    project = make_project({
+        "linux/kb/tls.md": "---\ntitle: Transport security\n---\n## Records\n",
+        "linux/kb/notes.md": "---\ntitle: Notes\n---\n[[Transport Security#Records]]\n",
+    })
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    assert b'href="../tls/index.html#records"' in build.outputs["linux/kb/notes/index.html"]
+    tls = project.content / "linux/kb/tls.md"
+    tls.write_text("---\ntitle: Transport security\n---\n## Record layer\n")
+    assert incremental(build) == fresh_outputs(project.root) == [
+        "content/linux/kb/notes.md:4: [[Transport Security#Records]]: content/linux/kb/tls.md "
+        "has no heading #Records; did you mean #Record layer?"]
+    tls.write_text("---\ntitle: TLS\n---\n## Records\n")
+    assert incremental(build) == fresh_outputs(project.root) == [
+        "content/linux/kb/notes.md:4: unknown wiki-link [[Transport Security]]"]
+
+
+def test_an_image_beside_a_page_is_published_and_its_edits_rebuild_the_page(make_project):
+    project = make_project({
+        "linux/kb/tls.md": "---\ntitle: TLS\n---\n![A record](record.svg)\n",
+    })
+    image = project.content / "linux/kb/record.svg"
+    image.write_text("<svg/>")
+    build = SiteBuild(Project.at(project.root))
+    build.full()
+    assert build.outputs["linux/kb/record.svg"] == b"<svg/>"
+    assert b'<img src="../record.svg" alt="A record"' in build.outputs["linux/kb/tls/index.html"]
+    image.write_text("<svg></svg>")
+    result = build.update()
+    assert result.rendered == ["/linux/kb/tls/"] and "linux/kb/record.svg" in result.changed
+    assert build.outputs == fresh_outputs(project.root)
+    image.unlink()
+    assert incremental(build) == fresh_outputs(project.root) == [
+        "content/linux/kb/tls.md:4: image record.svg: no file content/linux/kb/record.svg"]
