@@ -258,6 +258,14 @@ class _Node:
     def key(self, counter: int) -> tuple[int, ...]:
         return (*self.cost, -self.index, counter)
 
+    def lose(self, seg: Segment, note: str) -> None:
+        """Lose ``seg`` (already sent) in the step being written, saying ``note``."""
+        self.network.history.append(Dropped(seg))
+        self.cost[_LOSSES] += 1
+        assert self.current is not None
+        self.current.losses += 1
+        self.current.notes.append(note)
+
     def signature(self) -> tuple[Any, ...]:
         """What decides this node's future (not how it got here)."""
         net = self.network
@@ -414,14 +422,9 @@ class Replay:
                 numbered = self._put(lost, reply)
                 if numbered.seg_len:
                     lost.sent_at[role, numbered.seq] = formed
-                lost.network.history.append(Dropped(numbered))
-                lost.cost[_LOSSES] += 1
                 lost.cost[_UNSEEN] += 1
-                assert lost.current is not None
-                lost.current.losses += 1
-                lost.current.notes.append(
-                    f"#{numbered.id} {describe(numbered)}, {origin}, is not in the capture: "
-                    f"it was lost before the capture point")
+                lost.lose(numbered, f"#{numbered.id} {describe(numbered)}, {origin}, is not "
+                                    f"in the capture: it was lost before the capture point")
                 forks.append(lost)
             nodes = forks
         return nodes
@@ -429,13 +432,8 @@ class Replay:
     def _lose(self, node: _Node, dst: str) -> _Node:
         child = self._fork(node)
         held = child.flight[dst].pop(0)
-        child.network.history.append(Dropped(held.seg))
-        child.cost[_LOSSES] += 1
-        assert child.current is not None
-        child.current.losses += 1
-        child.current.notes.append(
-            f"#{held.seg.id} (frame {held.frame}) was lost after the capture point: the "
-            f"capture saw it, the {dst} never got it")
+        child.lose(held.seg, f"#{held.seg.id} (frame {held.frame}) was lost after the "
+                             f"capture point: the capture saw it, the {dst} never got it")
         return child
 
     def _put(self, node: _Node, seg: Segment) -> Segment:
