@@ -39,10 +39,13 @@ def code_version() -> str:
 def inputs(root: Path, content: Path) -> list[Path]:
     """Every file a build reads (captures included: they live in content/), and the
     simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
+    from .project import Project
+
+    project = Project.at(root, content)
     config = root / "site.yaml"
     runtime = root / RUNTIME_DIR / "package.json"
     return ([config] if config.is_file() else []) + folder_files(content) + \
-        folder_files(root / "templates") + folder_files(root / "static") + \
+        folder_files(project.templates) + folder_files(project.static) + \
         ([runtime] if runtime.is_file() else [])
 
 

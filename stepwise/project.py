@@ -7,6 +7,10 @@ from pathlib import Path
 
 from .config import CONFIG_NAME
 
+#: The theme that ships inside the package: its ``templates/`` and ``static/`` serve a
+#: project that has no folder of its own by that name.
+DEFAULT_THEME = Path(__file__).resolve().parent / "themes" / "default"
+
 
 @dataclass(frozen=True)
 class Project:
@@ -24,8 +28,12 @@ class Project:
 
     @classmethod
     def at(cls, root: Path, content: Path | None = None) -> Project:
-        """The standard layout under ``root`` (``content`` may live elsewhere)."""
-        return cls(root, content or root / "content", root / "templates", root / "static")
+        """The standard layout under ``root`` (``content`` may live elsewhere); the
+        packaged theme's ``templates/`` and ``static/`` where ``root`` has none."""
+        templates, static = root / "templates", root / "static"
+        return cls(root, content or root / "content",
+                   templates if templates.is_dir() else DEFAULT_THEME / "templates",
+                   static if static.is_dir() else DEFAULT_THEME / "static")
 
     @property
     def config(self) -> Path:

@@ -23,6 +23,7 @@ from stepwise.simulator import BundleError, find_runtime, modules, pack
 from stepwise.site import SiteBuild
 
 REPO = Path(__file__).resolve().parent.parent
+THEME = REPO / "stepwise" / "themes" / "default"
 PLAYGROUND = "stepwise.models.tcp.playground"
 RUNTIME = REPO / "node_modules" / "pyodide"
 needs_runtime = pytest.mark.skipif(
@@ -341,7 +342,7 @@ def test_every_word_the_script_writes_is_given_to_it(make_project) -> None:
     project.build(search=False)
     given = json.loads(html.unescape(
         project.page("linux/sim").split("data-strings='", 1)[1].split("'", 1)[0]))
-    script = (REPO / "static" / "js" / "simulator.js").read_text()
+    script = (THEME / "static" / "js" / "simulator.js").read_text()
     # the first argument of every fmt(...) and note(...), quoted words of it included
     # when it chooses (n ? 'announce' : 'announce_start')
     used = {word for arg in re.findall(r"\b(?:fmt|note)\(([^,)]*)", script)

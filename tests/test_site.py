@@ -147,6 +147,8 @@ def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
     copy.mkdir()
     for name in ("site.yaml", "content", "templates", "static"):
         src = REPO / name
+        if not src.exists():
+            continue
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)
     if (REPO / "node_modules").is_dir():  # the simulator's runtime, as `npm ci` installs it
         (copy / "node_modules").symlink_to(REPO / "node_modules")
