@@ -335,8 +335,8 @@ def test_two_simulator_pages_say_which_one_lessons_open(make_project) -> None:
 
 @needs_runtime
 def test_every_word_the_script_writes_is_given_to_it(make_project) -> None:
-    """simulator.js writes only words of site.yaml: every key it formats is in the
-    page's data-strings, with the site's text."""
+    """simulator.js writes only words of the theme's strings: every key it formats is in
+    the page's data-strings, with the theme's text (the site overrides none of them)."""
     project = make_project({"linux/sim.md": SIMULATOR})
     with_runtime(project)
     project.build(search=False)
@@ -348,5 +348,5 @@ def test_every_word_the_script_writes_is_given_to_it(make_project) -> None:
     used = {word for arg in re.findall(r"\b(?:fmt|note)\(([^,)]*)", script)
             for word in re.findall(r"'([a-z_]+)'", arg)}
     assert used and used <= set(given), sorted(used - set(given))
-    strings = yaml.safe_load((REPO / "site.yaml").read_text())["strings"]["simulator"]
+    strings = yaml.safe_load((THEME / "theme.yaml").read_text())["strings"]["simulator"]
     assert all(given[key] == strings[key] for key in given)
