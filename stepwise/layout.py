@@ -276,7 +276,8 @@ class SiteRenderer:
                        trace=None, scene=None, explore=[], simulator=None, prev_page=None,
                        next_page=None, toc=[],
                        searchable=False, search_section="",
-                       canonical_url=(self.config.base_url or "") + url.lstrip("/"))
+                       # it stands for no address of its own (/404/ does not exist)
+                       canonical_url=None)
         template = load_template(self.env, name, self.project.template_dirs)
         return render_template(template, context, self.project.template_dirs, name)
 
