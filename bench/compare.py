@@ -207,7 +207,7 @@ def edit_worker(root: Path, out: Path, edits: int, offset: int) -> None:
     project = Project.at(root)
     build = SiteBuild(project)
     build.full()
-    write_site(out, build.outputs, project.static)
+    write_site(out, build.outputs, build.project.static_dirs)
     times, rendered = time_edits(build, root, out, edits, offset, restore=True)
     print(json.dumps({"times": times, "rendered": rendered}))
 
