@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -220,11 +221,12 @@ def _new(args: argparse.Namespace) -> int:
     if not args.quiet:
         from .errors import display_path
 
-        shown = display_path(args.dir)
-        print(f"created a site in {shown}/ ({len(written)} files). Next:\n"
-              f"  cd {shown}\n"
+        here = args.dir.resolve() == Path.cwd().resolve()
+        shown = "this folder" if here else display_path(args.dir) + "/"
+        cd = "" if here else f"  cd {shlex.quote(display_path(args.dir))}\n"
+        print(f"created a site in {shown} ({len(written)} files). Next:\n{cd}"
               f"  stepwise serve      # http://127.0.0.1:8000/, rebuilt on every save\n"
-              f"  stepwise build      # the site in {shown}/site/, to publish\n"
+              f"  stepwise build      # the site, into site/, to publish\n"
               f"Its README.md says how to publish it (GitHub Pages, Netlify, any host).")
     return 0
 

@@ -141,6 +141,9 @@ def load_theme(name: str) -> Theme:
         doc = parse_yaml(text)
     except UnicodeDecodeError as err:
         raise ThemeError(f"not valid UTF-8 at byte {err.start}", shown) from None
+    except OSError as err:
+        raise ThemeError(f"cannot be read: {err.strerror}; reinstall the theme's package",
+                         shown) from None
     except yaml.YAMLError as err:
         raise ThemeError(f"malformed YAML: {yaml_error_message(err, text)}", shown,
                          yaml_error_line(err, 1, text)) from None

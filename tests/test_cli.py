@@ -58,7 +58,7 @@ def test_new_then_build_strict_prints_no_warning(tmp_path):
     made = run("new", "my site", "--title", "Notes: mine", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert made.stderr == ""
-    assert "cd 'my site'" in made.stdout or "cd my site" in made.stdout
+    assert "  cd 'my site'\n" in made.stdout
     root = tmp_path / "my site"
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == \
         sorted([*starter_files(), "requirements.txt"])
