@@ -80,7 +80,8 @@ def build_site(
     """Build the site of the project at ``root`` into ``out`` (default ``root/site``).
 
     Args:
-        root: folder holding ``site.yaml``, ``templates/`` and ``static/``.
+        root: folder holding ``site.yaml`` (and the site's own ``templates/`` and
+            ``static/``, if any).
         out: output folder; replaced atomically on success.
         content: content folder (default ``root/content``).
         strict: warnings (unknown frontmatter keys) fail the build.

@@ -197,3 +197,15 @@ def test_the_readme_documents_every_command_and_flag():
             if not any(flag in ln for ln in lines):
                 missing.append(f"stepwise {name} {flag}")
     assert missing == []
+
+
+def test_the_starter_names_the_pyodide_version_this_repository_pins(tmp_path):
+    """A new site that wants the simulator installs the runtime its README names: the
+    version package.json pins (and the simulator's tests run with)."""
+    import json
+
+    from stepwise.scaffold import create_site
+
+    pinned = json.loads((REPO / "package.json").read_text())["dependencies"]["pyodide"]
+    create_site(tmp_path / "s")
+    assert f"npm install pyodide@{pinned}" in (tmp_path / "s/README.md").read_text()
