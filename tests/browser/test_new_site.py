@@ -123,6 +123,13 @@ def new_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NewSite]:
 
 
 def test_the_starter_builds_from_the_wheel_with_no_warning(new_site: NewSite):
+    from stepwise.scaffold import starter_files
+
+    # the wheel carries every file of the starter (dotfiles are stored without the dot)
+    made = sorted(p.relative_to(new_site.root).as_posix()
+                  for p in new_site.root.rglob("*")
+                  if p.is_file() and ".stepwise-cache" not in p.parts)  # the build's
+    assert made == sorted([*starter_files(), "requirements.txt"])
     assert new_site.build_err == ""
     assert re.fullmatch(r"built 5 pages in \d+\.\d\d s -> \S+/docs/ \(search index: 7 pages, "
                         r"\d+ KB\)\n", new_site.build_out), new_site.build_out
