@@ -5,6 +5,11 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# the command `pip install` gives (stepwise/cli.py); `python build.py` is the same
+STEPWISE := $(VENV)/bin/stepwise
+# make serve PORT=8001 HOST=0.0.0.0
+PORT ?= 8000
+HOST ?= 127.0.0.1
 # the project alone (build, serve), then the test tools on top (test, lint)
 STAMP      := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
@@ -36,7 +41,7 @@ $(TEST_STAMP): $(STAMP)
 	touch $(TEST_STAMP)
 
 build: $(STAMP) $(RUNTIME)
-	$(PY) build.py build
+	$(STEPWISE) build
 
 test: $(TEST_STAMP) $(RUNTIME) lint
 	$(PY) -m pytest
@@ -46,7 +51,7 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
 serve: $(STAMP) $(RUNTIME)
-	$(PY) build.py serve
+	$(STEPWISE) serve --port $(PORT) --host $(HOST)
 
 $(BENCH_STAMP):
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -62,5 +67,7 @@ bench: build $(TEST_STAMP) $(BENCH_STAMP)
 	$(PY) bench/simulator.py
 	$(PY) bench/compare.py $(BENCH_ARGS)
 
+# what builds leave (what `stepwise clean` removes, also without .venv): the output, the
+# temporary folders of killed builds beside it, the server's folder, the build cache
 clean:
-	rm -rf site .site-* .serve-site .stepwise-cache
+	rm -rf site .site.*-* .serve-site .serve-site.*-* .stepwise-cache

@@ -207,7 +207,7 @@ def edit_worker(root: Path, out: Path, edits: int, offset: int) -> None:
     project = Project.at(root)
     build = SiteBuild(project)
     build.full()
-    write_site(out, build.outputs, project.static)
+    write_site(out, build.outputs, build.project.static_dirs)
     times, rendered = time_edits(build, root, out, edits, offset, restore=True)
     print(json.dumps({"times": times, "rendered": rendered}))
 
@@ -310,10 +310,10 @@ def tool_version(cmd: list[str]) -> str:
 
 
 def code_stamp() -> str:
-    """A hash of what our build runs: stepwise/, templates/, static/, site.yaml."""
+    """A hash of what our build runs: stepwise/ (the theme included), site.yaml."""
     digest = hashlib.blake2b(digest_size=12)
     paths = [REPO / "site.yaml", REPO / "build.py"]
-    for folder in ("stepwise", "templates", "static"):
+    for folder in ("stepwise",):
         paths += sorted(p for p in (REPO / folder).rglob("*")
                         if p.is_file() and "__pycache__" not in p.parts)
     for path in paths:

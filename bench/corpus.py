@@ -2,7 +2,7 @@
 
     python bench/corpus.py OUT_DIR [--pages 1000] [--seed 7]
 
-Writes a project (site.yaml, templates/, static/ copied from this repository, and
+Writes a project (site.yaml, templates/, static/ copied from this repository's theme, and
 content/) to OUT_DIR. Pages are ~3 KB: frontmatter, headings, a list, a table, shell
 code blocks and 5-10 wiki-links each; a tenth of them are lessons with the 8-step TCP
 simulation. The same seed gives the same bytes.
@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+THEME = REPO / "stepwise" / "themes" / "default"
 TUTORIALS = ("linux", "terraform", "git")
 SECTIONS = ("lessons", "how", "kb", "labs", "interview")
 WORDS = [
@@ -92,8 +93,8 @@ def generate(out: Path, pages: int = 1000, seed: int = 7) -> Path:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     shutil.copy(REPO / "site.yaml", out / "site.yaml")
-    shutil.copytree(REPO / "templates", out / "templates")
-    shutil.copytree(REPO / "static", out / "static")
+    shutil.copytree(THEME / "templates", out / "templates")
+    shutil.copytree(THEME / "static", out / "static")
     content = out / "content"
     fixed = {
         "_index.md": "---\ntitle: Home\n---\nAll tutorials.\n",

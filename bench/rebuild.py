@@ -66,7 +66,7 @@ def main() -> None:
             build = SiteBuild(project)
             started = time.perf_counter()
             build.full()
-            write_site(out, build.outputs, project.static)
+            write_site(out, build.outputs, build.project.static_dirs)
             full_times.append(time.perf_counter() - started)
         edit_times, rendered = time_edits(build, root, out, args.edits)
     full, edit = statistics.median(full_times), statistics.median(edit_times)

@@ -75,11 +75,13 @@ def build_site(
     drafts: bool = False,
     search: bool = True,
     cache: bool = True,
+    base_url: str | None = None,
 ) -> BuildResult:
     """Build the site of the project at ``root`` into ``out`` (default ``root/site``).
 
     Args:
-        root: folder holding ``site.yaml``, ``templates/`` and ``static/``.
+        root: folder holding ``site.yaml`` (and the site's own ``templates/`` and
+            ``static/``, if any).
         out: output folder; replaced atomically on success.
         content: content folder (default ``root/content``).
         strict: warnings (unknown frontmatter keys) fail the build.
@@ -87,6 +89,8 @@ def build_site(
         search: write the full-text search index (Pagefind) into the output.
         cache: skip the build when nothing changed since the last one with the same
             options into ``out`` (see :mod:`stepwise.cache`).
+        base_url: where the site is published, used instead of ``site.yaml``'s
+            ``base_url`` (normalized: ends in ``/``); None: the file's.
 
     Raises:
         ErrorList: every problem found, each located ``path:line``; ``out`` is untouched.
@@ -99,9 +103,10 @@ def build_site(
         raise ErrorList([err]) from None
     with contextlib.suppress(OSError):
         recover(out)  # a build killed between its two renames left the site aside
-    key = cache_key(project, out, strict=strict, drafts=drafts, search=search)
+    key = cache_key(project, out, strict=strict, drafts=drafts, search=search,
+                    base_url=base_url)
     if cache:
-        hit = unchanged(root, project.content, out, key)
+        hit = unchanged(project, out, key)
         if hit is not None:
             return BuildResult(int(str(hit.summary["pages"])), int(str(hit.summary["files"])),
                                time.perf_counter() - started, out,
@@ -110,11 +115,13 @@ def build_site(
     # the pipeline is imported only now: a build with nothing to do never loads it
     from .site import SiteBuild
 
-    read_before = Snapshot.take(inputs(root, project.content))  # edits during the build
-    build = SiteBuild(project, strict=strict, drafts=drafts)   # show up next time
+    read_before = Snapshot.take(inputs(project))  # edits during the build show up next time
+    build = SiteBuild(project, strict=strict, drafts=drafts, base_url=base_url)
     build.config = build._load_config()
+    project = build.project  # with the theme site.yaml names
     try:
         check_output_dir(out, [root, project.content, project.templates, project.static,
+                               *project.template_dirs, *project.static_dirs,
                                root / CACHE_DIR])
         # pages are written into it as they are rendered; swapped in only at the end
         stage = OutputStage(out)
@@ -130,9 +137,10 @@ def build_site(
         # the options are part of the id: after a --no-search build into the same
         # folder, a build with search must not find "its" output up to date (it lacks
         # the index)
-        out_id = outputs_id(build.outputs, project.static, read_before,
-                            f"strict={strict} drafts={drafts} search={search}")
-        count = stage.commit(build.outputs, project.static,
+        out_id = outputs_id(build.outputs, project.static_dirs, read_before,
+                            f"strict={strict} drafts={drafts} search={search} "
+                            f"base_url={base_url}")
+        count = stage.commit(build.outputs, project.static_dirs,
                              before_swap=(lambda tmp: indexed.append(index_site(tmp)))
                              if search else None, output_id=out_id)
     except BuildError as err:
@@ -145,7 +153,7 @@ def build_site(
                          [str(w) for w in build.warnings],
                          indexed[0].summary() if indexed else "")
     if cache:
-        save(root, project.content, key, out_id, {
+        save(project, key, out_id, {
             "pages": result.pages, "files": result.files, "warnings": result.warnings,
             "search": result.search,
             "sizes": {name: len(data) for name, data in build.outputs.items()}}, read_before)
@@ -157,18 +165,20 @@ def cache_key(project: Project, out: Path, **options: object) -> str:
     return entry_key(out, {"content": str(project.content.resolve()), **options})
 
 
-def outputs_id(outputs: dict[str, bytes], static: Path, inputs_read: Snapshot,
+def outputs_id(outputs: dict[str, bytes], static: Path | list[Path], inputs_read: Snapshot,
                options: str = "") -> str:
     """A deterministic id of one build's output: the hash of every generated file and
-    of the static files copied (by their path inside static/, so the id does not
-    depend on where the project lives)."""
+    of the static files copied (by their path inside their static folder, the site's
+    or a theme's, so the id does not depend on where the project or the theme lives)."""
     digest = hashlib.blake2b(options.encode(), digest_size=16)
     for name in sorted(outputs):
         digest.update(name.encode() + b"\0" + hashlib.blake2b(outputs[name]).digest())
-    for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):
-        if path.is_relative_to(static):
-            digest.update(path.relative_to(static).as_posix().encode() + b"\0"
-                          + content_hash.encode())
+    folders = [static] if isinstance(static, Path) else static
+    for i, folder in enumerate(folders):
+        for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):
+            if path.is_relative_to(folder):
+                digest.update(f"{i}:".encode() + path.relative_to(folder).as_posix().encode()
+                              + b"\0" + content_hash.encode())
     return digest.hexdigest()
 
 

@@ -1,8 +1,9 @@
 """The build cache: a rebuild with nothing changed costs a scan, not a build.
 
 After each successful build, ``.stepwise-cache/`` (beside ``site.yaml``) records the
-build's inputs (every file of content/, templates/, static/ and ``site.yaml``, and the
-simulator runtime's ``package.json``, by stamp and hash), the options, the version of
+build's inputs (every file of content/, of the site's and its theme's templates/ and
+static/, ``site.yaml`` and the theme's ``theme.yaml``, and the simulator runtime's
+``package.json``, by stamp and hash), the options, the version of
 this package's code, and the id of the output it wrote (also in the output's marker
 file). The next build with the same options first compares: when no input and no line of
 stepwise changed and the output folder still holds that build, there is nothing to do.
@@ -17,9 +18,13 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .simulator import RUNTIME_DIR
 from .snapshot import Snapshot, folder_files
+
+if TYPE_CHECKING:
+    from .project import Project
 
 CACHE_DIR = ".stepwise-cache"
 MARKER = ".stepwise-output"
@@ -36,14 +41,16 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def inputs(root: Path, content: Path) -> list[Path]:
-    """Every file a build reads (captures included: they live in content/), and the
-    simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
-    config = root / "site.yaml"
-    runtime = root / RUNTIME_DIR / "package.json"
-    return ([config] if config.is_file() else []) + folder_files(content) + \
-        folder_files(root / "templates") + folder_files(root / "static") + \
-        ([runtime] if runtime.is_file() else [])
+def inputs(project: Project) -> list[Path]:
+    """Every file a build of ``project`` reads (captures included: they live in
+    content/; the theme's files included: a theme upgraded in place changes them), and
+    the simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
+    config = project.config
+    runtime = project.root / RUNTIME_DIR / "package.json"
+    files = ([config] if config.is_file() else []) + folder_files(project.content)
+    for folder in project.template_dirs + project.static_dirs:
+        files += folder_files(folder)
+    return files + project.theme_files + ([runtime] if runtime.is_file() else [])
 
 
 @dataclass
@@ -76,10 +83,10 @@ def output_id(out: Path) -> str | None:
     return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("build:")), None)
 
 
-def unchanged(root: Path, content: Path, out: Path, key: str) -> CacheEntry | None:
+def unchanged(project: Project, out: Path, key: str) -> CacheEntry | None:
     """The cached entry when nothing changed since it was written, else None."""
     try:
-        raw = json.loads(_path(root, key).read_text(encoding="utf-8"))
+        raw = json.loads(_path(project.root, key).read_text(encoding="utf-8"))
         snap = Snapshot(files={Path(p): (int(v[0]), int(v[1]), str(v[2]))
                                for p, v in raw["files"].items()},
                         taken_ns=int(raw["taken_ns"]))
@@ -95,22 +102,22 @@ def unchanged(root: Path, content: Path, out: Path, key: str) -> CacheEntry | No
                 return None
         except OSError:
             return None
-    _new, change = entry.snapshot.compare(inputs(root, content))
+    _new, change = entry.snapshot.compare(inputs(project))
     return None if change else entry
 
 
-def save(root: Path, content: Path, key: str, out_id: str, summary: dict[str, object],
+def save(project: Project, key: str, out_id: str, summary: dict[str, object],
          snapshot: Snapshot) -> None:
     """Record a successful build (best effort: a read-only project just has no cache)."""
     data = {"key": key, "code": code_version(), "output_id": out_id, "summary": summary,
             "taken_ns": snapshot.taken_ns,
             "files": {str(p): list(v) for p, v in snapshot.files.items()}}
     try:
-        folder = root / CACHE_DIR
+        folder = project.root / CACHE_DIR
         folder.mkdir(exist_ok=True)
         (folder / ".gitignore").write_text("*\n", encoding="utf-8")
-        tmp = _path(root, key).with_suffix(".tmp")
+        tmp = _path(project.root, key).with_suffix(".tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(_path(root, key))
+        tmp.replace(_path(project.root, key))
     except OSError:
         pass

@@ -1,8 +1,10 @@
 """``site.yaml``: the site-wide settings every page is rendered with.
 
 The file holds the site title, ``base_url`` (used only where an absolute URL is
-required: sitemap, canonical link, 404 page), the language, the top menu, the footer
-links and the UI strings (button labels and the like, in the site's language).
+required: sitemap, canonical link, 404 page), the language, the theme, the top menu,
+the footer links and the UI strings (button labels and the like, in the site's
+language; the theme's own are the defaults, see :mod:`stepwise.theme`). Only ``title``
+is required.
 Menu and footer entries name pages with the same references as wiki-links
 (``page: linux``), so renaming a page cannot leave a dead menu entry.
 """
@@ -18,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import BuildError, ConfigError, ErrorList, display_path
+from .theme import DEFAULT, Theme, ThemeError, merged_strings, theme_chain
 from .yamlsource import (
     YamlDocument,
     duplicate_keys,
@@ -52,17 +55,22 @@ class SiteConfig:
     Attributes:
         path: the file it was read from.
         title: the site name shown in the header and page titles.
-        base_url: absolute URL of the published site, always ending in ``/``.
+        base_url: URL of the published site, always ending in ``/``: absolute
+            (``https://example.org/docs/``) or a path (``/docs/``); None when
+            ``site.yaml`` gives none (the build warns: the sitemap and 404 page need it).
         language: BCP 47 tag for ``<html lang>``.
         menu / footer: link entries (see :class:`MenuEntry`).
         copyright: the footer's copyright line.
-        strings: UI strings by group, e.g. ``strings["player"]["play"]``.
+        strings: UI strings by group, e.g. ``strings["player"]["play"]``: the theme's,
+            overridden by the site's.
+        theme: the theme's name; ``themes``: it and the themes it extends, in lookup
+            order (:func:`stepwise.theme.theme_chain`).
         markdown_html: allow raw HTML in Markdown (off by default: content is untrusted).
     """
 
     path: Path
     title: str
-    base_url: str
+    base_url: str | None
     language: str = "en"
     description: str = ""
     menu: tuple[MenuEntry, ...] = ()
@@ -70,11 +78,21 @@ class SiteConfig:
     copyright: str = ""
     strings: dict[str, dict[str, str]] = field(default_factory=dict)
     markdown_html: bool = False
+    theme: str = DEFAULT
+    themes: tuple[Theme, ...] = ()
+    base_url_line: int | None = None
+
+    @property
+    def absolute_base(self) -> str | None:
+        """``base_url`` when it is an absolute http(s) URL (what a sitemap needs)."""
+        url = self.base_url
+        return url if url is not None and url.lower().startswith(("http://", "https://")) \
+            else None
 
 
 _KNOWN_KEYS = {
     "title", "base_url", "language", "description", "menu", "footer", "copyright",
-    "strings", "markdown",
+    "strings", "markdown", "theme",
 }
 
 
@@ -84,14 +102,14 @@ def load_config(root: Path) -> SiteConfig:
     Raises:
         ConfigError: the file is missing, is not valid YAML or not a mapping.
         ErrorList: of ConfigError, one per wrong value (all of them), each with its
-            line and the fix.
+            line and the fix (an unknown theme, a wrong ``theme.yaml`` included).
     """
     path = root / CONFIG_NAME
     shown = display_path(path)
     if not path.is_file():
         raise ConfigError(
-            f"{CONFIG_NAME} not found in {root.resolve()}; run from the project folder, "
-            "pass --root, or create it with at least 'title:' and 'base_url:'",
+            f"{CONFIG_NAME} not found in {root.resolve()}; run from the site's folder, "
+            "pass --root, or start a site with `stepwise new DIR`",
             shown,
         )
     try:
@@ -127,13 +145,22 @@ def load_config(root: Path) -> SiteConfig:
     for key in ("language", "description", "copyright"):
         if key in data and not isinstance(data[key], str):
             fail(f"'{key}' must be a string", key)
-    base_url = data.get("base_url", "/")
-    if not isinstance(base_url, str) or not _BASE_URL.match(base_url):
-        fail("'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
-             "base_url")
-        base_url = "/"
-    if not base_url.endswith("/"):
-        base_url += "/"
+    base_url = data.get("base_url")
+    if base_url is not None:
+        base_url = normalize_base_url(base_url)
+        if base_url is None:
+            fail("'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
+                 "base_url")
+    theme = data.get("theme", DEFAULT)
+    themes: tuple[Theme, ...] = ()
+    if not isinstance(theme, str) or not theme.strip():
+        fail("'theme' must be the name of an installed theme, e.g. theme: default", "theme")
+        theme = DEFAULT
+    try:
+        themes = theme_chain(theme)
+    except ThemeError as err:
+        problems.append(err if err.path is not None
+                        else err.located(shown, doc.line_of(("theme",))))
     strings = data.get("strings", {}) or {}
     if not isinstance(strings, dict):
         fail("'strings' must map groups to {key: text} mappings", "strings")
@@ -164,9 +191,21 @@ def load_config(root: Path) -> SiteConfig:
         menu=menu,
         footer=footer,
         copyright=str(data.get("copyright") or ""),
-        strings={str(g): {str(k): str(v) for k, v in vals.items()} for g, vals in strings.items()},
+        strings=merged_strings(themes, {str(g): {str(k): str(v) for k, v in vals.items()}
+                                        for g, vals in strings.items()}),
         markdown_html=bool(markdown.get("html", False)),
+        theme=theme,
+        themes=themes,
+        base_url_line=doc.line_of(("base_url",)) if "base_url" in data else None,
     )
+
+
+def normalize_base_url(value: object) -> str | None:
+    """``value`` as a ``base_url`` (ending in ``/``), or None when it is neither an
+    http(s) URL nor a path."""
+    if not isinstance(value, str) or not _BASE_URL.match(value):
+        return None
+    return value if value.endswith("/") else value + "/"
 
 
 #: base_url: an absolute http(s) URL or a path (never javascript: or data:)

@@ -4,6 +4,10 @@ Links in the context are relative to the page being rendered (see
 :func:`stepwise.links.relative_url`); navigation comes from :class:`stepwise.nav.SiteTree`.
 Besides the pages, the renderer makes the files no page source stands for: 404.html,
 sitemap.xml, the highlight CSS and the tag pages (``/tags/`` and ``/tags/SLUG/``).
+404.html and sitemap.xml are made only when ``site.yaml`` says where the site is
+published (``base_url``): the 404 page is served at any address that is missing, so
+its links must be absolute, and a sitemap lists full URLs; neither ever gets a link
+that starts with a bare ``/`` the site may not be published under.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ from .nav import (
     tag_url,
 )
 from .project import Project
-from .render import create_environment, load_template, render_template, script_json
+from .render import (
+    StringGroups,
+    Strings,
+    create_environment,
+    load_template,
+    render_template,
+    script_json,
+)
 from .simulator import (
     SIMULATOR_LAYOUT,
     WORKER,
@@ -82,7 +93,7 @@ class SiteRenderer:
                  env: jinja2.Environment | None = None):
         self.project, self.config, self.pages, self.links = project, config, pages, links
         self.tree = SiteTree(pages)
-        self.env = env or create_environment(project.templates)
+        self.env = env or create_environment(project.template_dirs)
         self._relative_urls: dict[tuple[str, str], str] = {}
         self._menu_targets: dict[int, tuple[Page, str | None]] = {}
         self.simulators = simulator_pages(pages)
@@ -93,19 +104,20 @@ class SiteRenderer:
             self.runtime, self.runtime_problem = find_runtime(project.root)
 
     def site_files(self) -> dict[str, bytes]:
-        """The files that are not pages: 404.html, sitemap.xml, the highlight CSS and
-        the tag pages. They are made again on every build.
+        """The files that are not pages: 404.html and sitemap.xml (with a ``base_url``:
+        an absolute one for the sitemap), the highlight CSS and the tag pages. They are
+        made again on every build.
 
         Raises:
             TemplateError: a template fails to render.
             BuildError: a page's URL is under ``/tags/``, where the tag pages go.
         """
-        files = {
-            "404.html": self.render_special("404.html", "/404/").encode("utf-8"),
-            HIGHLIGHT_CSS: highlight_css().encode("utf-8"),
-        }
+        files = {HIGHLIGHT_CSS: highlight_css().encode("utf-8")}
+        if self.config.base_url is not None:
+            files["404.html"] = self.render_special("404.html", "/404/").encode("utf-8")
         files.update(self.render_tag_pages())
-        files["sitemap.xml"] = self.render_sitemap().encode("utf-8")
+        if self.config.absolute_base is not None:
+            files["sitemap.xml"] = self.render_sitemap().encode("utf-8")
         files.update(self.simulator_files())
         return dict(sorted(files.items()))
 
@@ -160,8 +172,10 @@ class SiteRenderer:
     def common_context(self, url: str, *, absolute: bool = False,
                        strings: Any = None, current: Page | None = None) -> dict[str, Any]:
         """What every template reads: the site, strings, link helpers, menu and footer,
-        for a page at site URL ``url`` (``absolute``: links are full URLs, for 404.html)."""
-        base = self.config.base_url
+        for a page at site URL ``url`` (``absolute``: links start with ``base_url``, for
+        404.html; it must be set). ``canonical_url`` is None without a ``base_url``."""
+        base = self.config.base_url or ""
+        assert base or not absolute
         # pages of one folder write the same relative URL for any page outside them
         # (the sidebar, menu and footer of a section's pages), so it is made once
         folder = url[:url.rstrip("/").rfind("/") + 1]
@@ -186,7 +200,7 @@ class SiteRenderer:
             return base + path.lstrip("/") if absolute else relative_asset(url, path)
 
         i18n = _merge_strings(self.config.strings, strings)
-        ui = i18n.get("ui", {})
+        ui: dict[str, str] = i18n.get("ui") or Strings("ui", {})
         return {
             "site": self.config,
             "i18n": i18n,
@@ -195,7 +209,7 @@ class SiteRenderer:
             "href": href,
             "href_url": href_url,
             "site_root": asset(""),
-            "canonical_url": base + url.lstrip("/"),
+            "canonical_url": base + url.lstrip("/") if base else None,
             "home": self.tree.by_url["/"],
             "menu": [self.menu_link(e, href, current) for e in self.config.menu],
             "footer": [self.menu_link(e, href, current) for e in self.config.footer],
@@ -247,8 +261,9 @@ class SiteRenderer:
         return context
 
     def render_page(self, page: Page) -> str:
-        template = load_template(self.env, f"layouts/{page.layout}.html", self.project.templates)
-        return render_template(template, self.page_context(page), self.project.templates,
+        template = load_template(self.env, f"layouts/{page.layout}.html",
+                                 self.project.template_dirs)
+        return render_template(template, self.page_context(page), self.project.template_dirs,
                                page.shown)
 
     def render_special(self, name: str, url: str) -> str:
@@ -261,9 +276,10 @@ class SiteRenderer:
                        trace=None, scene=None, explore=[], simulator=None, prev_page=None,
                        next_page=None, toc=[],
                        searchable=False, search_section="",
-                       canonical_url=self.config.base_url + url.lstrip("/"))
-        template = load_template(self.env, name, self.project.templates)
-        return render_template(template, context, self.project.templates, name)
+                       # it stands for no address of its own (/404/ does not exist)
+                       canonical_url=None)
+        template = load_template(self.env, name, self.project.template_dirs)
+        return render_template(template, context, self.project.template_dirs, name)
 
     def render_tag_pages(self) -> dict[str, bytes]:
         """``tags/index.html`` (every tag, with its number of pages) and one
@@ -279,7 +295,7 @@ class SiteRenderer:
             if page.url.startswith(TAGS_URL):
                 raise BuildError(f"{TAGS_URL} is where the tag pages go; move this page",
                                  page.shown)
-        ui = _merge_strings(self.config.strings, None).get("ui", {})
+        ui: dict[str, str] = _merge_strings(self.config.strings, None).get("ui", {})
         index = GeneratedPage(TAGS_URL, ui.get("tags_title", "Tags"),
                               ui.get("tags_description", ""))
         files: dict[str, bytes] = {}
@@ -316,18 +332,22 @@ class SiteRenderer:
         return context
 
     def render_generated(self, name: str, context: dict[str, Any]) -> bytes:
-        template = load_template(self.env, name, self.project.templates)
-        return render_template(template, context, self.project.templates,
+        template = load_template(self.env, name, self.project.template_dirs)
+        return render_template(template, context, self.project.template_dirs,
                                name).encode("utf-8")
 
     def render_sitemap(self) -> str:
+        """sitemap.xml: every published page and tag page, by its full URL (the
+        configuration's :attr:`~stepwise.config.SiteConfig.absolute_base` must be set)."""
+        base = self.config.absolute_base
+        assert base is not None
         tags = self.tree.tags()
         generated = {TAGS_URL, *(f"{TAGS_URL}{slug}/" for slug in tags)} if tags else set()
         urls = sorted({p.url for p in self.pages} | generated)
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         for url in urls:
-            lines.append(f"  <url><loc>{escape(self.config.base_url + url.lstrip('/'))}"
+            lines.append(f"  <url><loc>{escape(base + url.lstrip('/'))}"
                          "</loc></url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
@@ -383,12 +403,14 @@ class SiteRenderer:
 _HIGHLIGHTED = '<pre class="highlight">'
 
 
-def _merge_strings(site: dict[str, dict[str, str]], page: Any) -> dict[str, dict[str, str]]:
-    merged = {group: dict(values) for group, values in site.items()}
+def _merge_strings(site: dict[str, dict[str, str]], page: Any) -> StringGroups:
+    """The strings a page is rendered with: the site's (the theme's included), and the
+    page's own ``strings:`` over them."""
+    merged = StringGroups((group, Strings(group, values)) for group, values in site.items())
     if isinstance(page, dict):
         for group, values in page.items():
             if isinstance(values, dict):
-                group_strings = merged.setdefault(str(group), {})
+                group_strings = merged.setdefault(str(group), Strings(str(group), {}))
                 group_strings.update({str(k): str(v) for k, v in values.items()})
     return merged
 

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import OutputError, WorkerError, display_path
@@ -152,7 +152,12 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
         )
 
 
-def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
+#: The static folders of a build: one folder, or several in lookup order (the site's
+#: own, then its theme's: the first that has a path wins), or none.
+StaticDirs = Path | Sequence[Path] | None
+
+
+def write_site(out: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
                before_swap: Callable[[Path], object] | None = None,
                output_id: str = "") -> int:
     """Write ``files`` and the static folder to ``out`` atomically (an
@@ -161,7 +166,8 @@ def write_site(out: Path, files: Mapping[str, bytes], static_dir: Path | None,
     Args:
         out: the output folder (created or replaced).
         files: generated files by POSIX path relative to ``out``.
-        static_dir: copied as it is to ``out/static/``, or None.
+        static_dir: copied as it is to ``out/static/``, or None; or several folders
+            merged, the first that has a file winning (the site's over its theme's).
         before_swap: called with the finished temporary folder before it replaces
             ``out`` (the search indexer), so its output is part of the swap.
         output_id: recorded in the marker file (see :mod:`stepwise.cache`).
@@ -255,7 +261,7 @@ class OutputStage:
         self.staged.update(written)
         return written, list(self.failures)
 
-    def commit(self, files: Mapping[str, bytes], static_dir: Path | None,
+    def commit(self, files: Mapping[str, bytes], static_dir: StaticDirs,
                before_swap: Callable[[Path], object] | None = None,
                output_id: str = "") -> int:
         """Complete the folder with ``files`` (those not staged yet) and
@@ -330,21 +336,34 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: Path | None,
-                staged: set[str], failures: list[tuple[int, str, str]]) -> int:
-    static_files: dict[str, Path] = {}
-    if static_dir is not None and static_dir.is_dir():
-        for src in sorted(static_dir.rglob("*")):
-            inside = src.relative_to(static_dir)
+def _static_sources(static_dir: StaticDirs) -> dict[str, tuple[Path, Path]]:
+    """Output path (``static/...``) -> (source file, the static folder it is in), the
+    first folder that has a path winning; hidden files and folders skipped."""
+    if static_dir is None:
+        return {}
+    folders = [static_dir] if isinstance(static_dir, Path) else list(static_dir)
+    found: dict[str, tuple[Path, Path]] = {}
+    for folder in reversed(folders):
+        if not folder.is_dir():
+            continue
+        for src in sorted(folder.rglob("*")):
+            inside = src.relative_to(folder)
             if src.is_file() and not any(p.startswith(".") for p in inside.parts):
-                static_files["static/" + inside.as_posix()] = src
-    for rel, src in static_files.items():
+                found["static/" + inside.as_posix()] = (src, folder)
+    return dict(sorted(found.items()))
+
+
+def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
+                staged: set[str], failures: list[tuple[int, str, str]]) -> int:
+    sources = _static_sources(static_dir)
+    static_files = {rel: src for rel, (src, _folder) in sources.items()}
+    for rel, (src, folder) in sources.items():
         if rel in files:
             raise OutputError(
                 f"static file would overwrite the generated file {rel}; rename it",
                 display_path(src),
             )
-        if src.is_symlink() and not src.resolve().is_relative_to(static_dir.resolve()):  # type: ignore[union-attr]
+        if src.is_symlink() and not src.resolve().is_relative_to(folder.resolve()):
             raise OutputError("symlink points outside the static folder; copy the file in "
                               "instead", display_path(src))
     # before a failed staged write: a path clash explains it better than "Not a directory"
@@ -389,3 +408,37 @@ def _swap(tmp: Path, out: Path) -> None:
         old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def clean(root: Path, out: Path | None = None) -> list[Path]:
+    """Remove what builds of the site at ``root`` leave: the output folder (``out``,
+    default ``root/site``) and the server's ``.serve-site/`` (each only when stepwise
+    made it: it carries the marker file), the temporary folders of killed builds beside
+    them, and the build cache ``.stepwise-cache/``.
+
+    Returns:
+        The folders removed.
+
+    Raises:
+        OutputError: an output folder that stepwise did not make (it is left alone).
+    """
+    from .cache import CACHE_DIR
+
+    removed: list[Path] = []
+    for folder in (out or root / "site", root / ".serve-site"):
+        folder = effective_output(folder)
+        if folder.is_dir():
+            if not (folder / MARKER).is_file():
+                raise OutputError("not removed: this folder was not made by stepwise "
+                                  "(it has no marker file); remove it yourself",
+                                  display_path(folder))
+            _remove(folder)
+            removed.append(folder)
+        for stale in _siblings(folder, "build") + _siblings(folder, "old"):
+            _remove(stale)  # left by killed builds (a running build's are kept)
+            removed.append(stale)
+    cache = root / CACHE_DIR
+    if cache.is_dir():
+        _remove(cache)
+        removed.append(cache)
+    return removed

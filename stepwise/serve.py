@@ -17,7 +17,10 @@ handled (each checked in its source, livereload 2.7):
 The server writes into its own output folder (``.serve-site/``), never the published
 ``site/``, and rebuilds incrementally (:class:`stepwise.site.SiteBuild`). When a build
 fails it keeps serving the last good pages, with an overlay listing the same
-``path:line: message`` lines the terminal prints; the next good build removes it.
+``path:line: message`` lines the terminal prints; the next good build removes it. Its
+pages are built with the server's own address as ``base_url`` (as ``hugo server``
+does), so the 404 page links back to the served site, and with ``--drafts`` a draft
+can be read while it is written.
 """
 
 from __future__ import annotations
@@ -60,11 +63,17 @@ class BuildState:
     watcher thread (which rebuilds) and the request handlers (which show the overlay).
     """
 
-    def __init__(self, project: Project, out: Path, *, search: bool = True):
-        self.project, self.out, self.search = project, out, search
-        self.build = SiteBuild(project)
+    def __init__(self, project: Project, out: Path, *, search: bool = True,
+                 drafts: bool = False, base_url: str | None = None, quiet: bool = False):
+        self.out, self.search, self.quiet = out, search, quiet
+        self.build = SiteBuild(project, drafts=drafts, base_url=base_url)
         self.errors: list[str] = []
         self.lock = threading.Lock()
+
+    @property
+    def project(self) -> Project:
+        """The project, with the theme its ``site.yaml`` names (as of the last build)."""
+        return self.build.project
 
     def rebuild(self, full: bool = False) -> Rebuild | None:
         """Build (incrementally unless ``full``) and write what changed.
@@ -75,6 +84,9 @@ class BuildState:
         with self.lock:
             try:
                 result = self.build.full() if full else self.build.update()
+                if not self.quiet:
+                    for warning in self.build.warnings if result.full else []:
+                        print(f"warning: {warning}", file=sys.stderr, flush=True)
                 if self.search:
                     try:
                         check_pages(self.build.pages)
@@ -97,17 +109,23 @@ class BuildState:
 
     def _write(self, result: Rebuild) -> None:
         if result.full or not (self.out / MARKER).exists():
-            write_site(self.out, self.build.outputs, self.project.static,
+            write_site(self.out, self.build.outputs, self.project.static_dirs,
                        before_swap=self._index)
             return
         for rel in result.changed:
             _write_file(self.out / rel, self.build.outputs[rel])
         for rel in result.removed:
             (self.out / rel).unlink(missing_ok=True)
-        for rel in result.static_changed:
-            _write_file(self.out / "static" / rel, (self.project.static / rel).read_bytes())
-        for rel in result.static_removed:
-            (self.out / "static" / rel).unlink(missing_ok=True)
+        if result.static_changed or result.static_removed:
+            # the file that wins the path now: the site's, or the theme's again when
+            # the site's was removed
+            sources = self.project.static_files()
+            for rel in result.static_changed + result.static_removed:
+                source = sources.get(rel)
+                if source is not None:
+                    _write_file(self.out / "static" / rel, source.read_bytes())
+                else:
+                    (self.out / "static" / rel).unlink(missing_ok=True)
         if result.changed or result.removed:
             self._index(self.out)
 
@@ -142,9 +160,10 @@ class InotifyWatcher(Watcher):  # type: ignore[misc]
     """A livereload watcher that rebuilds on inotify events (watchfiles), then reloads
     the browsers directly, bypassing livereload's polling and its 3 s debounce."""
 
-    def __init__(self, state: BuildState, paths: list[Path], on_rebuilt: Callable[[], None]):
+    def __init__(self, state: BuildState, paths: list[Path], on_rebuilt: Callable[[], None],
+                 quiet: bool = False):
         super().__init__()
-        self.state, self.paths, self.on_rebuilt = state, paths, on_rebuilt
+        self.state, self.paths, self.on_rebuilt, self.quiet = state, paths, on_rebuilt, quiet
         self.stop_event = threading.Event()
         for path in paths:
             self.watch(str(path))  # keeps livereload from watching the whole cwd
@@ -172,8 +191,9 @@ class InotifyWatcher(Watcher):  # type: ignore[misc]
                 # saves made between the first build and then
                 caught_up = True
             result = self.state.rebuild()
-            if result is not None and (result.changed or result.removed
-                                       or result.static_changed or result.static_removed):
+            if not self.quiet and result is not None and (
+                    result.changed or result.removed
+                    or result.static_changed or result.static_removed):
                 print(result.summary(), flush=True)
             self.on_rebuilt()
 
@@ -244,7 +264,8 @@ class DevServer(Server):  # type: ignore[misc]
         super().__init__(watcher=watcher)
         self.state = state
 
-    def make_app(self, port: int, origins: frozenset[str]) -> web.Application:
+    def make_app(self, port: int, origins: frozenset[str],
+                 verbose: bool = False) -> web.Application:
         LiveReloadHandler.watcher = self.watcher
         LiveReloadHandler.live_css = True
         OriginCheckedReloadHandler.allowed_origins = origins
@@ -254,6 +275,7 @@ class DevServer(Server):  # type: ignore[misc]
             script = f'<script src="/livereload.js?port={port}" defer></script>'.encode()
             state = self.state
 
+        settings: dict[str, Any] = {"log_function": _log_request} if verbose else {}
         return web.Application(
             handlers=[
                 (r"/livereload", OriginCheckedReloadHandler),
@@ -263,11 +285,21 @@ class DevServer(Server):  # type: ignore[misc]
                  {"path": str(self.state.out), "default_filename": "index.html"}),
             ],
             transforms=[Transform],
+            # verbose: every request; else tornado's own (4xx and 5xx, on stderr)
+            **settings,
         )
 
 
+def _log_request(handler: web.RequestHandler) -> None:
+    """``--verbose``: one line per request, ``200 GET /linux/ (3 ms)``."""
+    request = handler.request
+    print(f"{handler.get_status()} {request.method} {request.uri} "
+          f"({1000 * request.request_time():.0f} ms)", flush=True)
+
+
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
-          open_browser: bool = False, search: bool = True,
+          open_browser: bool = False, search: bool = True, drafts: bool = False,
+          quiet: bool = False, verbose: bool = False,
           ready: Callable[[str, Callable[[], None]], None] | None = None) -> int:
     """Build into ``.serve-site/``, serve it on ``host:port`` and rebuild on every save.
 
@@ -277,17 +309,15 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
         port: TCP port; 0 picks a free one.
         open_browser: open the site in the default browser.
         search: keep the full-text search index up to date (about 0.2 s a rebuild).
+        drafts: publish pages marked ``draft: true`` too.
+        quiet: print only errors (no summary lines, no warnings).
+        verbose: also print the theme's folders and every request served.
         ready: called with the site's URL and a thread-safe ``stop()`` once the server
             listens (tests run the server in a thread).
 
     Returns:
         The exit status: 0 after Ctrl-C, 1 when the port cannot be bound.
     """
-    project = Project.at(root)
-    state = BuildState(project, root / SERVE_DIR, search=search)
-    result = state.rebuild(full=True)
-    if result is not None:
-        print(result.summary(), flush=True)
     try:
         sockets = netutil.bind_sockets(port, host)
     except OSError as err:
@@ -304,16 +334,32 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
     if host in ("127.0.0.1", "::1", "localhost"):
         origins |= {f"http://localhost:{port}", f"http://127.0.0.1:{port}", f"http://[::1]:{port}"}
 
+    # bound before the first build: the pages' base_url is the address being served
+    state = BuildState(Project.at(root), root / SERVE_DIR, search=search, drafts=drafts,
+                       base_url=url, quiet=quiet)
+    result = state.rebuild(full=True)
+    if result is not None and not quiet:
+        print(result.summary(), flush=True)
+    project = state.project
+    if verbose:
+        for line in project.describe():
+            print(line, flush=True)
     loop = IOLoop.current()
     watched = [project.content, project.templates, project.static, project.config]
-    watcher = InotifyWatcher(state, watched,
-                             on_rebuilt=lambda: loop.add_callback(LiveReloadHandler.reload_waiters))
-    app = DevServer(state, watcher).make_app(port, frozenset(origins))
+    # the theme's folders too: editing a theme (an editable install) reloads like a site
+    extra = [*project.template_dirs, *project.static_dirs, *project.theme_files]
+    watcher = InotifyWatcher(state, watched + [p for p in extra if p not in watched],
+                             on_rebuilt=lambda: loop.add_callback(LiveReloadHandler.reload_waiters),
+                             quiet=quiet)
+    app = DevServer(state, watcher).make_app(port, frozenset(origins), verbose=verbose)
     httpserver = HTTPServer(app)
     httpserver.add_sockets(sockets)
-    names = ", ".join(f"{display_path(p)}{'/' if p.is_dir() else ''}" for p in watched[:3])
+    names = ", ".join(f"{display_path(p)}{'/' if p.is_dir() else ''}" for p in watched[:3]
+                      if p.exists())
     try:  # Ctrl-C may come at any moment from here on
-        print(f"serving {url} — watching {names}, {display_path(project.config)}", flush=True)
+        print(f"serving {url} — watching {names}, {display_path(project.config)}"
+              + (f" and the theme '{project.themes[0].name}'" if project.themes else ""),
+              flush=True)
         watcher.start(lambda: None)
         if ready is not None:
             ready(url, lambda: loop.add_callback(loop.stop))
@@ -326,5 +372,4 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000,
         watcher.stop_event.set()
         httpserver.stop()
     return 0
-
 

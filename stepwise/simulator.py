@@ -34,6 +34,9 @@ from pathlib import Path, PurePosixPath
 SIMULATOR_LAYOUT = "simulator"
 #: Where the runtime comes from, relative to the project folder.
 RUNTIME_DIR = PurePosixPath("node_modules/pyodide")
+#: The runtime's version the simulator is tested with (this repository's
+#: package.json pins it; ``stepwise new`` tells a new site to install it).
+PYODIDE_VERSION = "314.0.8"
 #: The runtime's files a page loads, as the npm package ships them.
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 #: Where the build writes them in the output (under the runtime's version).

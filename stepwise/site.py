@@ -5,7 +5,7 @@ each page's parsed tokens, rendered HTML and output bytes, and the dependency gr
 that says which outputs read which inputs:
 
 - a page's output reads its own source, its layout and every template that layout
-  extends or includes;
+  extends or includes (the site's own or its theme's: :mod:`stepwise.theme`);
 - its rendered body reads, for every reference it makes (wiki-links by name, title or
   heading text, Markdown links to ``.md`` files, ``related:``, ``labs:``), the pages
   that share one of the reference's keys (``Page.ref_slugs``; a page's keys are its
@@ -19,13 +19,15 @@ that says which outputs read which inputs:
 :meth:`SiteBuild.update` rescans the inputs (size and mtime, then content hash),
 reloads what changed, and re-renders only the pages whose inputs changed, so the
 output after any sequence of edits is byte-identical to a clean full build (a test
-checks this over random edit sequences). A change to ``site.yaml``, adding or removing
-a template, or any update after a failed one falls back to a full build.
+checks this over random edit sequences). A change to ``site.yaml`` or a theme's
+``theme.yaml``, adding or removing a template (which may change which folder wins a
+name), or any update after a failed one falls back to a full build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import time
 from collections.abc import Iterable, Iterator
@@ -107,16 +109,20 @@ class SiteBuild:
     """A site build that can be updated after edits.
 
     Args:
-        project: the project's folders.
+        project: the project's folders (its theme is set from ``site.yaml`` on each
+            full build).
         strict: warnings are errors.
         drafts: publish draft pages.
         jobs: processes for a full build (None: one per core, for sites large enough
             to gain from it; see :mod:`stepwise.parallel`).
+        base_url: used instead of ``site.yaml``'s (``build --base-url``, and ``serve``,
+            whose pages are at the server's address); None: the file's.
     """
 
     def __init__(self, project: Project, *, strict: bool = False, drafts: bool = False,
-                 jobs: int | None = None):
+                 jobs: int | None = None, base_url: str | None = None):
         self.project, self.strict, self.drafts, self.jobs = project, strict, drafts, jobs
+        self.base_url = base_url
         self.config: SiteConfig | None = None
         self.ok = False
         self.warnings: list[BuildError] = []
@@ -156,9 +162,8 @@ class SiteBuild:
     def _full(self) -> Rebuild:
         started = time.perf_counter()
         self.ok = False
-        self._config_snap = Snapshot.take([self.project.config]
-                                          if self.project.config.is_file() else [])
         self.config = self._load_config()
+        self._config_snap = Snapshot.take(self._config_files())
         self._pages, self._tokens, self._page_warnings = {}, {}, {}
         errors: list[BuildError] = []
         if not self.project.content.is_dir():
@@ -168,8 +173,8 @@ class SiteBuild:
         self._content = Snapshot.take(files)
         for path in files:
             errors.extend(self._load(path))
-        self._templates = Snapshot.take(folder_files(self.project.templates))
-        self._static = Snapshot.take(folder_files(self.project.static))
+        self._templates = Snapshot.take(self._template_files())
+        self._static = Snapshot.take(self._static_files())
         self._uses, self._md, self._env = {}, None, None
         self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
@@ -225,10 +230,31 @@ class SiteBuild:
     # -- stages ---------------------------------------------------------------------
 
     def _load_config(self) -> SiteConfig:
+        """Read ``site.yaml`` (with :attr:`base_url` over its own) and take the theme it
+        names as the project's.
+
+        Raises:
+            ErrorList: the file's problems.
+        """
         try:
-            return load_config(self.project.root)
+            config = load_config(self.project.root)
         except BuildError as err:
             raise ErrorList([err]) from None  # an ErrorList passes through as it is
+        if self.base_url is not None:
+            config = dataclasses.replace(config, base_url=self.base_url)
+        self.project = self.project.with_themes(config.themes)
+        return config
+
+    def _config_files(self) -> list[Path]:
+        """``site.yaml`` and the themes' ``theme.yaml``: a change to any is a full build."""
+        config = [self.project.config] if self.project.config.is_file() else []
+        return config + self.project.theme_files
+
+    def _template_files(self) -> list[Path]:
+        return [p for folder in self.project.template_dirs for p in folder_files(folder)]
+
+    def _static_files(self) -> list[Path]:
+        return [p for folder in self.project.static_dirs for p in folder_files(folder)]
 
     def _load(self, path: Path) -> list[BuildError]:
         """(Re)load one source file into the state; returns its load errors."""
@@ -249,11 +275,10 @@ class SiteBuild:
         return sorted({p for page in self._pages.values() for p in page.reads if p.is_file()})
 
     def _static_names(self, paths: Iterable[Path]) -> list[str]:
-        return sorted(p.relative_to(self.project.static).as_posix() for p in paths)
+        return sorted({self.project.static_name(p) for p in paths})
 
     def _config_changed(self) -> bool:
-        files = [self.project.config] if self.project.config.is_file() else []
-        return bool(self._config_snap.compare(files)[1])
+        return bool(self._config_snap.compare(self._config_files())[1])
 
     def _compile(self, compile_urls: set[str], errors: list[BuildError]
                  ) -> tuple[list[Page], LinkIndex]:
@@ -283,7 +308,7 @@ class SiteBuild:
                        errors: list[BuildError], warnings: list[BuildError]) -> None:
         """Compile the pages at ``urls`` (already parsed)."""
         md = self._markdown()
-        layouts = known_layouts(self.project.templates)
+        layouts = known_layouts(self.project.template_dirs)
         by_url = {p.url: p for p in pages}
         for url in sorted(urls):
             target = by_url.get(url)
@@ -314,6 +339,7 @@ class SiteBuild:
                     self._facets[url] = facets
                     self._facets_version += 1
         errors.extend(check_menu(self.config, links))
+        warnings.extend(config_warnings(self.config))
         simulators = [p for p in pages if p.layout == SIMULATOR_LAYOUT]
         if simulators:
             why = find_runtime(self.project.root)[1]
@@ -347,7 +373,7 @@ class SiteBuild:
             self._env_generation += 1
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
-            self._env = create_environment(self.project.templates)
+            self._env = create_environment(self.project.template_dirs)
         return SiteRenderer(self.project, self.config, pages, links, self._env)
 
     @staticmethod
@@ -447,18 +473,17 @@ class SiteBuild:
         errors: list[BuildError] = []
         self._content, content_change = self._content.compare(
             page_files(content) if content.is_dir() else [])
-        templates, template_change = self._templates.compare(folder_files(self.project.templates))
+        templates, template_change = self._templates.compare(self._template_files())
         if template_change.added or template_change.removed:
             result = self.full()  # the set of layouts changed: every page's check
             result.inputs = [display_path(p) for p in template_change.added
                              + template_change.removed]
             return result
         self._templates = templates
-        changed_templates = {p.relative_to(self.project.templates).as_posix()
-                             for p in template_change.modified}
+        changed_templates = {self.project.template_name(p) for p in template_change.modified}
         if changed_templates:
             self._env = None
-        self._static, static_change = self._static.compare(folder_files(self.project.static))
+        self._static, static_change = self._static.compare(self._static_files())
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
         touched, removed_paths = content_change.touched, content_change.removed
@@ -559,22 +584,42 @@ class SiteBuild:
         """The layout's template and every template it extends or includes."""
         if layout in self._uses:
             return self._uses[layout]
-        loader_root = self.project.templates
+        folders = self.project.template_dirs
         seen: set[str] = set()
         todo = [f"layouts/{layout}.html"]
         env = jinja2.Environment()
         while todo:
             name = todo.pop()
-            if name in seen or not (loader_root / name).is_file():
+            path = next((f / name for f in folders if (f / name).is_file()), None)
+            if name in seen or path is None:
                 continue
             seen.add(name)
             try:
-                ast = env.parse((loader_root / name).read_text(encoding="utf-8"))
+                ast = env.parse(path.read_text(encoding="utf-8"))
             except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
                 return {"*"}  # unknown until fixed: the render reports the error
             todo.extend(n for n in jinja2.meta.find_referenced_templates(ast) if n)
         self._uses[layout] = seen
         return seen
+
+
+def config_warnings(config: SiteConfig) -> list[BuildError]:
+    """What ``site.yaml`` lacks for a complete site: a ``base_url`` (without it there is
+    no sitemap, no 404 page and no canonical link), an absolute one (a sitemap lists
+    full URLs)."""
+    shown = display_path(config.path)
+    if config.base_url is None:
+        return [BuildError(
+            "no 'base_url': sitemap.xml and 404.html are not written and pages have no "
+            "canonical link (they need the address the site is published at); add "
+            "'base_url: https://example.org/' (with the sub-path the site is under, if "
+            "any) or build with --base-url URL", shown)]
+    if config.absolute_base is None:
+        return [BuildError(
+            f"base_url '{config.base_url}' is only a path: sitemap.xml is not written (a "
+            f"sitemap lists full URLs); give the whole address, e.g. "
+            f"https://example.org{config.base_url}", shown, config.base_url_line)]
+    return []
 
 
 def _link_facet(page: Page) -> tuple[Any, ...]:

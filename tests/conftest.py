@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: the packaged default theme (templates/ and static/)
+THEME = REPO / "stepwise" / "themes" / "default"
 
 #: A small site: every page the templates' menu needs, plus a tutorial with sections.
 BASE_CONTENT: dict[str, str] = {
@@ -75,8 +77,8 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
         root = tmp_path / "project"
         root.mkdir()
         shutil.copy(REPO / "site.yaml", root / "site.yaml")
-        shutil.copytree(REPO / "templates", root / "templates")
-        shutil.copytree(REPO / "static", root / "static")
+        shutil.copytree(THEME / "templates", root / "templates")
+        shutil.copytree(THEME / "static", root / "static")
         project = Project(root)
         monkeypatch.chdir(root)  # errors name paths as an author in the project sees them
         merged: dict[str, str | None] = dict(BASE_CONTENT) if base else {}

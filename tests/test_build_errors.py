@@ -255,15 +255,15 @@ def test_site_yaml_missing(make_project):
         project.build()
     (error,) = [str(e) for e in info.value]
     assert error.startswith("site.yaml: site.yaml not found in ")
-    assert error.endswith("; run from the project folder, pass --root, or create it with at "
-                          "least 'title:' and 'base_url:'")
+    assert error.endswith("; run from the site's folder, pass --root, or start a site with "
+                          "`stepwise new DIR`")
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("title: [x\n", "site.yaml:1: malformed YAML: a '[' list is not closed: add the ']'"),
     ("- a\n", "site.yaml:1: must be a YAML mapping (key: value lines)"),
     ("title: x\ntitel: y\n", "site.yaml:2: unknown key 'titel'; known keys: base_url, copyright, "
-     "description, footer, language, markdown, menu, strings, title; did you mean 'title'?"),
+     "description, footer, language, markdown, menu, strings, theme, title; did you mean 'title'?"),
     ("title: x\ntitle: y\n", "site.yaml:2: duplicate key 'title' (first on line 1); keep one of them"),
 ])
 def test_site_yaml_malformed(make_project, text, message):
@@ -280,7 +280,7 @@ def test_every_wrong_value_of_site_yaml_is_reported(make_project):
     errors = broken_build(make_project(), {"site.yaml": config})
     assert errors == [
         "site.yaml:2: unknown key 'languag'; known keys: base_url, copyright, description, "
-        "footer, language, markdown, menu, strings, title; did you mean 'language'?",
+        "footer, language, markdown, menu, strings, theme, title; did you mean 'language'?",
         "site.yaml:3: 'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
         "site.yaml:4: 'copyright' must be a string",
         "site.yaml:7: a menu url must be http(s)://, mailto: or a path",

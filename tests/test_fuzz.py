@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from stepwise.errors import ErrorList
 from stepwise.project import Project
 from stepwise.site import SiteBuild
-from tests.conftest import BASE_CONTENT, REPO
+from tests.conftest import BASE_CONTENT, REPO, THEME
 
 words = st.sampled_from(["port", "tcp-states", "kb/port", "nope", "../x", "#the-11-states",
                          "port#port-ranges", "kb", "", " ", "a|b", "tcp-handshake"])
@@ -88,8 +88,8 @@ def test_random_bytes_are_a_located_error(fuzz_project):
 def fuzz_project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz")
     shutil.copy(REPO / "site.yaml", root / "site.yaml")
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "static", root / "static")
+    shutil.copytree(THEME / "templates", root / "templates")
+    shutil.copytree(THEME / "static", root / "static")
     for rel, text in BASE_CONTENT.items():
         (root / "content" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "content" / rel).write_text(text, encoding="utf-8")

@@ -191,14 +191,14 @@ def make_project_once(make_project, tmp_path_factory, monkeypatch):
     """A new project per hypothesis example (make_project allows one per test)."""
     import shutil
 
-    from tests.conftest import BASE_CONTENT, REPO
+    from tests.conftest import BASE_CONTENT, REPO, THEME
     from tests.conftest import Project as TestProject
 
     def make():
         root = tmp_path_factory.mktemp("prop")
         shutil.copy(REPO / "site.yaml", root / "site.yaml")
-        shutil.copytree(REPO / "templates", root / "templates")
-        shutil.copytree(REPO / "static", root / "static")
+        shutil.copytree(THEME / "templates", root / "templates")
+        shutil.copytree(THEME / "static", root / "static")
         project = TestProject(root)
         for rel, text in {**BASE_CONTENT,
                           "linux/kb/tls.md": "---\ntitle: TLS\nlayout: article\n---\n## Records\n"}.items():

@@ -23,6 +23,7 @@ from stepwise.simulator import BundleError, find_runtime, modules, pack
 from stepwise.site import SiteBuild
 
 REPO = Path(__file__).resolve().parent.parent
+THEME = REPO / "stepwise" / "themes" / "default"
 PLAYGROUND = "stepwise.models.tcp.playground"
 RUNTIME = REPO / "node_modules" / "pyodide"
 needs_runtime = pytest.mark.skipif(
@@ -334,18 +335,18 @@ def test_two_simulator_pages_say_which_one_lessons_open(make_project) -> None:
 
 @needs_runtime
 def test_every_word_the_script_writes_is_given_to_it(make_project) -> None:
-    """simulator.js writes only words of site.yaml: every key it formats is in the
-    page's data-strings, with the site's text."""
+    """simulator.js writes only words of the theme's strings: every key it formats is in
+    the page's data-strings, with the theme's text (the site overrides none of them)."""
     project = make_project({"linux/sim.md": SIMULATOR})
     with_runtime(project)
     project.build(search=False)
     given = json.loads(html.unescape(
         project.page("linux/sim").split("data-strings='", 1)[1].split("'", 1)[0]))
-    script = (REPO / "static" / "js" / "simulator.js").read_text()
+    script = (THEME / "static" / "js" / "simulator.js").read_text()
     # the first argument of every fmt(...) and note(...), quoted words of it included
     # when it chooses (n ? 'announce' : 'announce_start')
     used = {word for arg in re.findall(r"\b(?:fmt|note)\(([^,)]*)", script)
             for word in re.findall(r"'([a-z_]+)'", arg)}
     assert used and used <= set(given), sorted(used - set(given))
-    strings = yaml.safe_load((REPO / "site.yaml").read_text())["strings"]["simulator"]
+    strings = yaml.safe_load((THEME / "theme.yaml").read_text())["strings"]["simulator"]
     assert all(given[key] == strings[key] for key in given)

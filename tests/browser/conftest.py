@@ -7,6 +7,8 @@ temporary folder and served on 127.0.0.1 on a free port.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's chromium (.ci/run installs it); STEPWISE_CHROMIUM names another (a test
+#: points it at nothing to check that the browser tests skip)
+CHROMIUM = Path(os.environ.get("STEPWISE_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 LESSON = "linux/how/tcp-handshake/index.html"
@@ -29,6 +33,33 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (None: they can)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed: make test installs it"
+    return None
+
+
+#: the reason every test of tests/browser/ is skipped, or None
+BROWSER_MISSING = browser_missing()
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium every browser test is skipped, with the reason (pytest -ra
+    prints it), whatever its module does at import."""
+    if BROWSER_MISSING is None:
+        return
+    skip = pytest.mark.skip(reason=BROWSER_MISSING)
+    for item in items:
+        if item.path.is_relative_to(HERE) or item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
 
 # ---- the site, served ----------------------------------------------------------------
 

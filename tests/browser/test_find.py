@@ -8,19 +8,19 @@ values are read from the built pages themselves. Screenshots land in test-artifa
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.browser.conftest import BROWSER_MISSING
+
 LESSON = "linux/how/tcp-handshake/index.html"
 KB_ARTICLE = "linux/kb/tcp-handshake/index.html"
 KB = "linux/kb/index.html"
 
 pytestmark = pytest.mark.browser
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+if BROWSER_MISSING:
+    pytest.skip(BROWSER_MISSING, allow_module_level=True)
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

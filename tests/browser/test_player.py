@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.browser.conftest import BROWSER_MISSING
+
 LESSON = "linux/how/tcp-handshake/index.html"
 BGP_LESSON = "linux/how/bgp-peering/index.html"
 
 pytestmark = pytest.mark.browser
 
-if not CHROMIUM.exists():  # CI installs Debian's chromium; a developer's machine may lack it
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+if BROWSER_MISSING:
+    pytest.skip(BROWSER_MISSING, allow_module_level=True)
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

@@ -21,18 +21,18 @@ import pytest
 from stepwise.models.tcp.playground import Scenario, export_yaml, format_fragment, parse_steps, run
 from stepwise.models.tcp.scenario import EndpointSettings, Settings
 from stepwise.simulator import find_runtime
-from tests.conftest import BASE_CONTENT
+from tests.browser.conftest import BROWSER_MISSING
+from tests.conftest import BASE_CONTENT, THEME
 from tests.test_playground import random_scenario
 
-CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SIM = "linux/simulator/tcp-playground/index.html"
 LESSON = "linux/how/tcp-handshake/index.html"
 
 pytestmark = pytest.mark.browser
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+if BROWSER_MISSING:
+    pytest.skip(BROWSER_MISSING, allow_module_level=True)
 if find_runtime(REPO)[0] is None:
     pytest.skip("no Pyodide runtime: run `npm ci` (make test does)", allow_module_level=True)
 
@@ -89,8 +89,8 @@ def project_with_lessons(tmp_path: Path, lessons: dict[str, str]) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(REPO / "site.yaml", root / "site.yaml")
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "static", root / "static")
+    shutil.copytree(THEME / "templates", root / "templates")
+    shutil.copytree(THEME / "static", root / "static")
     for rel, text in BASE_CONTENT.items():
         (root / "content" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "content" / rel).write_text(text)

@@ -4,7 +4,8 @@
      nothing of it is fetched before. Results: title, section, excerpt.
    - Previews: hovering or focusing an a.wikilink shows its data-preview-title and
      data-preview-desc (written by the build); Escape hides it; off on touch screens.
-   Every word shown comes from the page (data-s-* attributes: site.yaml strings.ui). */
+   Every word shown comes from the page (data-s-* attributes: strings.ui of theme.yaml,
+   or of site.yaml where the site overrides them). */
 (() => {
   'use strict';
   const MAX = 10; // results shown
