@@ -102,7 +102,7 @@ def test_pages_with_non_ascii_file_names_nfc_and_nfd_link_by_name_and_heading_te
     # macOS stores names decomposed (NFD), Linux as typed; links are typed either way
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in ("site.yaml", "content"):  # the theme comes from the package
+    for name in ("site.yaml", "content", "templates", "static"):  # the site's own files
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)
     if (REPO / "node_modules").is_dir():  # the simulator's runtime, as `npm ci` installs it
@@ -182,7 +182,7 @@ def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
     # nothing in the output depends on where the project lives
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in ("site.yaml", "content"):  # the theme comes from the package
+    for name in ("site.yaml", "content", "templates", "static"):  # the site's own files
         src = REPO / name
         if not src.exists():
             continue
