@@ -81,6 +81,8 @@ class SiteConfig:
     theme: str = DEFAULT
     themes: tuple[Theme, ...] = ()
     base_url_line: int | None = None
+    #: True when ``base_url`` came from the command line (``--base-url``), not the file
+    base_url_from_flag: bool = False
 
     @property
     def absolute_base(self) -> str | None:

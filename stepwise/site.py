@@ -241,7 +241,8 @@ class SiteBuild:
         except BuildError as err:
             raise ErrorList([err]) from None  # an ErrorList passes through as it is
         if self.base_url is not None:
-            config = dataclasses.replace(config, base_url=self.base_url)
+            config = dataclasses.replace(config, base_url=self.base_url, base_url_line=None,
+                                         base_url_from_flag=True)
         self.project = self.project.with_themes(config.themes)
         return config
 
@@ -615,10 +616,12 @@ def config_warnings(config: SiteConfig) -> list[BuildError]:
             "'base_url: https://example.org/' (with the sub-path the site is under, if "
             "any) or build with --base-url URL", shown)]
     if config.absolute_base is None:
+        where = "--base-url" if config.base_url_from_flag else "base_url"
         return [BuildError(
-            f"base_url '{config.base_url}' is only a path: sitemap.xml is not written (a "
+            f"{where} '{config.base_url}' is only a path: sitemap.xml is not written (a "
             f"sitemap lists full URLs); give the whole address, e.g. "
-            f"https://example.org{config.base_url}", shown, config.base_url_line)]
+            f"https://example.org{config.base_url}",
+            "command line" if config.base_url_from_flag else shown, config.base_url_line)]
     return []
 
 

@@ -209,3 +209,7 @@ def test_the_starter_names_the_pyodide_version_this_repository_pins(tmp_path):
     pinned = json.loads((REPO / "package.json").read_text())["dependencies"]["pyodide"]
     create_site(tmp_path / "s")
     assert f"npm install pyodide@{pinned}" in (tmp_path / "s/README.md").read_text()
+    # and its GitHub Pages workflow installs it when the site has a simulator page
+    workflow = (tmp_path / "s/.github/workflows/pages.yml").read_text()
+    assert f"npm install --no-save pyodide@{pinned}" in workflow
+    assert "${{ steps.pages.outputs.base_url }}" in workflow  # GitHub's own, left alone

@@ -94,6 +94,11 @@ def test_base_url_given_on_the_command_line_wins(tmp_path, monkeypatch):
     assert "<loc>https://me.github.io/c/hello/</loc>" in (root / "site/sitemap.xml").read_text()
     # another base_url is another build, not "up to date"
     assert not build_site(root, search=False).unchanged
+    # a path-only --base-url is blamed on the flag, not on site.yaml's line
+    result = build_site(root, search=False, base_url="/c/")
+    assert result.warnings == [
+        "command line: --base-url '/c/' is only a path: sitemap.xml is not written (a "
+        "sitemap lists full URLs); give the whole address, e.g. https://example.org/c/"]
 
 
 def test_a_sites_own_files_override_the_themes_by_path(tmp_path, monkeypatch):
