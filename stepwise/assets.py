@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import BuildError, OutputError, display_path
+from .errors import OutputError, display_path
 from .simulator import RUNTIME_FILES, Runtime, bundle_path, lock_file
 
 #: Hex digits of the content hash in a published name.
@@ -45,8 +45,9 @@ HASH_LENGTH = 8
 STATIC = "static/"
 
 
-class AssetError(BuildError):
-    """A template names a static file that neither the site nor its theme has."""
+class AssetError(LookupError):
+    """A template names a static file that neither the site nor its theme has (the
+    template's render turns it into a located error)."""
 
 
 def content_hash(data: bytes) -> str:

@@ -227,7 +227,7 @@ def _scene(pen: ImageDraw.ImageDraw, scene: Mapping[str, Any], words: Mapping[st
            top: int) -> None:
     """The last frame: a column per lane (role, name, address, a state badge per
     layer), its lifeline, the segments of the step as arrows between the lifelines
-    (a lost one dashed, ending half-way with ✕), the timers under the lanes."""
+    (a lost one dashed, ending half-way in a cross), the timers under the lanes."""
     lanes = list(scene.get("lanes") or [])
     layers = list(scene.get("layers") or [])
     frame = (scene.get("frames") or [{}])[-1]
@@ -299,7 +299,9 @@ def _message(pen: ImageDraw.ImageDraw, message: Mapping[str, Any], xs: Mapping[s
     end_y = y + (drop / 2 if end_x != x1 else drop)
     if lost:
         _dashed(pen, (x0, y), (end_x, end_y), colour)
-        _centred(pen, end_x, end_y - 16, "✕", _font(True, 28), colour)
+        for dx in (-1, 1):  # a cross where it was lost (Inter has no ✕)
+            pen.line((end_x - 10, end_y - 10 * dx, end_x + 10, end_y + 10 * dx), fill=colour,
+                     width=5)
     else:
         pen.line((x0, y, end_x, end_y), fill=colour, width=4)
         direction = 1 if end_x > x0 else -1
@@ -310,7 +312,7 @@ def _message(pen: ImageDraw.ImageDraw, message: Mapping[str, Any], xs: Mapping[s
         head = str(label.get("head", ""))
         rest = "".join(str(t) for t in label.get("text") or [])
         if lost:
-            rest += f" ✕ {words.get('lost', 'lost')}"
+            rest += f" × {words.get('lost', 'lost')}"
         total = head_font.getlength(head) + label_font.getlength(rest)
         max_width = abs(x1 - x0) - 40
         if total > max_width:

@@ -200,13 +200,14 @@ class SiteRenderer:
                                  else f"{card.site}: {card.title}" if card.title else card.site)
         return info
 
-    def dates(self, page: Page, i18n: StringGroups) -> dict[str, dict[str, str]]:
-        """A page's ``date`` and ``updated`` as templates show them: ``iso`` (for
-        ``<time datetime>``) and ``text`` (in the site's words, ``strings: dates:``)."""
+    def dates(self, page: Page, i18n: StringGroups) -> dict[str, dict[str, str] | None]:
+        """A page's ``date`` and ``updated`` as templates show them (None when not
+        given): ``iso`` (for ``<time datetime>``) and ``text`` (in the site's words,
+        ``strings: dates:``)."""
         words = i18n.get("dates")
         return {key: {"iso": value.iso, "text": format_date(value, words)}
-                for key, value in (("date", page.date), ("updated", page.updated))
-                if value is not None}
+                if value is not None else None
+                for key, value in (("date", page.date), ("updated", page.updated))}
 
     @staticmethod
     def bundle(page: Page) -> bytes | None:
