@@ -140,7 +140,8 @@ def build_site(
         out_id = outputs_id(build.outputs, project.static_dirs, read_before,
                             f"strict={strict} drafts={drafts} search={search} "
                             f"base_url={base_url}")
-        count = stage.commit(build.outputs, project.static_dirs,
+        # the static files are among the outputs, under their published names
+        count = stage.commit(build.outputs, None,
                              before_swap=(lambda tmp: indexed.append(index_site(tmp)))
                              if search else None, output_id=out_id)
     except BuildError as err:

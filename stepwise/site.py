@@ -38,20 +38,23 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
+from .assets import Assets, AssetStage
+from .cards import CardMaker
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, OutputError, display_path
-from .layout import SiteRenderer, simulator_pages
+from .layout import HIGHLIGHT_CSS, SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
-from .markdown import create_markdown, heading_ids, parse
+from .markdown import create_markdown, heading_ids, highlight_css, parse
 from .nav import reading_minutes
 from .output import OutputStage
 from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
-from .simulator import SIMULATOR_LAYOUT, find_runtime
+from .simulator import SIMULATOR_LAYOUT, find_runtime, pack
 from .snapshot import Snapshot, folder_files
+from .trace import model_of
 
 
 @dataclass
@@ -147,6 +150,12 @@ class SiteBuild:
         self._site_files_key: object = None
         self._facets: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._facets_version = 0
+        # the static files under their published names (stepwise.assets), and the
+        # social cards drawn (stepwise.cards): kept between rebuilds
+        self._asset_stage = AssetStage()
+        self._assets = Assets()
+        self._assets_version = 0
+        self._cards = CardMaker()
 
     # -- public ---------------------------------------------------------------------
 
@@ -175,6 +184,8 @@ class SiteBuild:
             errors.extend(self._load(path))
         self._templates = Snapshot.take(self._template_files())
         self._static = Snapshot.take(self._static_files())
+        self._assets = self._make_assets()
+        self._assets_version += 1
         self._uses, self._md, self._env = {}, None, None
         self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
@@ -278,6 +289,32 @@ class SiteBuild:
     def _static_names(self, paths: Iterable[Path]) -> list[str]:
         return sorted({self.project.static_name(p) for p in paths})
 
+    def _make_assets(self) -> Assets:
+        """The static files under their published names (:mod:`stepwise.assets`): the
+        site's and its theme's, the highlight stylesheet, and for simulator pages the
+        packed Python and the Pyodide runtime.
+
+        Raises:
+            ErrorList: a static file cannot be published.
+        """
+        static = {}
+        for name, path in self.project.static_files().items():
+            folder = next(f for f in self.project.static_dirs if path.is_relative_to(f))
+            entry = self._static.files.get(path)
+            static[name] = (path, folder, entry[2] if entry is not None else "")
+        simulators = [p for p in self.pages if p.layout == SIMULATOR_LAYOUT]
+        entries = set()
+        for page in simulators:
+            with contextlib.suppress(BuildError):  # the page's compile reports it
+                entries.add(model_of(page.meta.get("simulation")).playground)
+        runtime = find_runtime(self.project.root)[0] if simulators else None
+        try:
+            return self._asset_stage.build(
+                static, {HIGHLIGHT_CSS: highlight_css().encode("utf-8")}, runtime,
+                [pack(e) for e in sorted(x for x in entries if x)] if runtime else [])
+        except BuildError as err:
+            raise ErrorList([err]) from None
+
     def _config_changed(self) -> bool:
         return bool(self._config_snap.compare(self._config_files())[1])
 
@@ -375,7 +412,8 @@ class SiteBuild:
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
             self._env = create_environment(self.project.template_dirs)
-        return SiteRenderer(self.project, self.config, pages, links, self._env)
+        return SiteRenderer(self.project, self.config, pages, links, self._env,
+                            assets=self._assets, cards=self._cards)
 
     @staticmethod
     def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
@@ -385,12 +423,14 @@ class SiteBuild:
         for page in pages:
             if page.url in urls:
                 try:
-                    data = outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
+                    files = renderer.page_files(page)  # its HTML, a lesson's card
                 except BuildError as err:
                     errors.append(err)
                     continue
+                outputs.update(files)
                 if stage is not None and not errors:
-                    stage.write(page.output_path, data)
+                    for path, data in files.items():
+                        stage.write(path, data)
         return outputs
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
@@ -408,19 +448,20 @@ class SiteBuild:
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
                        rendered: dict[str, bytes], errors: list[BuildError]) -> dict[str, bytes]:
-        """The full output mapping: ``rendered`` pages, the others' previous bytes, and
-        the site files (tag pages, sitemap, 404).
+        """The full output mapping: ``rendered`` pages (and cards), the others' previous
+        bytes, the static files and the site files (tag pages, sitemap, feed, 404).
 
         Raises:
             ErrorList: with ``errors`` and any failure of the site files.
         """
         outputs: dict[str, bytes] = {}
         for page in pages:
-            path = page.output_path
-            if path in rendered:
-                outputs[path] = rendered[path]
-            elif path in self.outputs:
-                outputs[path] = self.outputs[path]
+            for path in renderer.page_outputs(page):
+                if path in rendered:
+                    outputs[path] = rendered[path]
+                elif path in self.outputs:
+                    outputs[path] = self.outputs[path]
+        outputs.update(self._assets.files)
         # the files beside pages that pages show (images): read again on every build
         # (an edit of one re-renders the page that shows it, see Page.reads)
         for page in pages:
@@ -432,7 +473,7 @@ class SiteBuild:
                                               display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
-        key = (self._env_generation, self._facets_version)
+        key = (self._env_generation, self._facets_version, self._assets_version)
         try:
             if key != self._site_files_key:
                 self._site_files = renderer.site_files()
@@ -487,6 +528,7 @@ class SiteBuild:
         self._static, static_change = self._static.compare(self._static_files())
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
+        assets_before = self._assets
         touched, removed_paths = content_change.touched, content_change.removed
 
         # 2. reload changed sources; new or deleted files (drafts too) change which
@@ -502,6 +544,9 @@ class SiteBuild:
         if errors:
             raise ErrorList(errors)
         after = {p.url: p for p in self.pages}
+        self._assets = self._make_assets()  # a static file, or a simulator page, changed
+        if self._assets.names != assets_before.names:
+            self._assets_version += 1
         self._reads, read_change = self._reads.compare(self._read_paths())
         changed_reads = set(read_change.touched + read_change.removed)
 
@@ -553,6 +598,7 @@ class SiteBuild:
         if simulators_before != simulators_after:
             # every lesson's "explore from here" links point at it
             render_urls |= {u for u, p in after.items() if p.trace is not None}
+        render_urls |= self._asset_readers(assets_before, after)
         render_urls &= set(after)
 
         outputs = self._render(pages, links, render_urls)
@@ -568,6 +614,19 @@ class SiteBuild:
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
+
+    def _asset_readers(self, before: Assets, pages: dict[str, Page]) -> set[str]:
+        """Pages that name a static file whose published name changed (an edited
+        stylesheet has a new hash): their output holds the old name."""
+        old = [published for name, published in before.names.items()
+               if self._assets.names.get(name) != published]
+        if not old:
+            return set()
+        # a file's name, or a folder's last part with its slash (the runtime)
+        tokens = [(p.rstrip("/").rpartition("/")[2] + ("/" if p.endswith("/") else "")).encode()
+                  for p in old]
+        return {url for url, page in pages.items()
+                if any(t in self.outputs.get(page.output_path, b"") for t in tokens)}
 
     @staticmethod
     def _readers_of(page: Page, pages: dict[str, Page]) -> set[str]:
@@ -606,21 +665,21 @@ class SiteBuild:
 
 def config_warnings(config: SiteConfig) -> list[BuildError]:
     """What ``site.yaml`` lacks for a complete site: a ``base_url`` (without it there is
-    no sitemap, no 404 page and no canonical link), an absolute one (a sitemap lists
-    full URLs)."""
+    no sitemap, feed, 404 page, social card nor canonical link), an absolute one (a
+    sitemap, a feed and ``og:url``/``og:image`` need full URLs)."""
     shown = display_path(config.path)
     if config.base_url is None:
         return [BuildError(
-            "no 'base_url': sitemap.xml and 404.html are not written and pages have no "
-            "canonical link (they need the address the site is published at); add "
-            "'base_url: https://example.org/' (with the sub-path the site is under, if "
-            "any) or build with --base-url URL", shown)]
+            "no 'base_url': sitemap.xml, feed.xml and 404.html are not written and pages "
+            "have no canonical link, og:url nor social card (they need the address the "
+            "site is published at); add 'base_url: https://example.org/' (with the "
+            "sub-path the site is under, if any) or build with --base-url URL", shown)]
     if config.absolute_base is None:
         where = "--base-url" if config.base_url_from_flag else "base_url"
         return [BuildError(
-            f"{where} '{config.base_url}' is only a path: sitemap.xml is not written (a "
-            f"sitemap lists full URLs); give the whole address, e.g. "
-            f"https://example.org{config.base_url}",
+            f"{where} '{config.base_url}' is only a path: sitemap.xml and feed.xml are not "
+            f"written and pages have no og:url nor social card (they need full URLs); give "
+            f"the whole address, e.g. https://example.org{config.base_url}",
             "command line" if config.base_url_from_flag else shown, config.base_url_line)]
     return []
 
@@ -636,7 +695,10 @@ def _link_facet(page: Page) -> tuple[Any, ...]:
 
 def _render_facet(page: Page) -> tuple[Any, ...]:
     """What other pages' layouts show of ``page``: its link facet, order, layout, the
-    number of steps of its trace, reading time, tags (the tag pages)."""
+    number of steps of its trace, reading time, tags (the tag pages), dates (listings,
+    the sitemap, the feed) and how it sorts its section's pages."""
     steps = len(page.trace["steps"]) if page.trace else None
     return (*_link_facet(page), page.order, page.layout, page.is_index, steps,
-            reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))))
+            reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))),
+            page.date.iso if page.date else None, page.updated.iso if page.updated else None,
+            page.sort)
