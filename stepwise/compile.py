@@ -26,6 +26,9 @@ from .markdown import RESERVED_IDS, Problems, directive_marker, parse, render_to
 from .nav import reading_minutes
 from .simulator import SIMULATOR_LAYOUT
 
+#: Files a lesson may play but the site never publishes (docs/trace-format.md)
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
+
 
 def menu_pages(config: SiteConfig, links: LinkIndex) -> tuple[list[Page], list[BuildError]]:
     """The pages the menu and footer link (``page:`` entries, children included), and
@@ -186,6 +189,11 @@ class PageCompiler:
         return relative_url(self.page.url, target.url, anchor)
 
     def _asset(self, url: str, path: str, kind: str) -> str:
+        """The published URL of a file beside the page that ``url`` links or shows.
+
+        Raises:
+            LinkError: outside the content folder, missing, or a packet capture.
+        """
         content_dir = self._content_dir()
         source = Path(os.path.normpath(self.page.source.parent / path))
         what = "image" if kind == "image" else "link"
@@ -196,6 +204,11 @@ class PageCompiler:
         if not source.is_file():
             raise LinkError(f"{what} {url}: no file {display_path(source)}"
                             f"{_did_you_mean(path, str(source), None)}")
+        if source.suffix.lower() in CAPTURE_SUFFIXES:
+            raise LinkError(f"{what} {url}: a packet capture is never published (it holds "
+                            f"real addresses and payload bytes); play it in a lesson "
+                            f"(simulation.capture) or link an anonymised copy under "
+                            f"another name")
         rel = source.relative_to(content_dir)
         out = "/".join([*(slugify(p) for p in rel.parent.parts), spelling(rel.name)])
         self.page.assets[out] = source

@@ -239,9 +239,15 @@ def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
     latex = token.content.strip()
     problem = _latex_problem(latex)
     if problem is None:
-        mathml = latex_to_mathml(latex, display="block" if block else "inline")
+        try:
+            mathml = latex_to_mathml(latex, display="block" if block else "inline")
+        except Exception as err:  # noqa: BLE001 - latex2mathml raises many kinds, all a warning
+            mathml = ""
+            problem = f"latex2mathml cannot read it ({type(err).__name__}{_said(err)})"
         unknown = re.search(r"<m[io][^>]*>(\\[A-Za-z]+)</m[io]>", mathml)
-        if unknown:
+        if problem is not None:
+            pass
+        elif unknown:
             problem = f"unknown LaTeX command {unknown.group(1)}"
         else:
             return f'<div class="math">{mathml}</div>\n' if block else mathml
@@ -251,6 +257,11 @@ def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
     shown = escape(f"$${latex}$$" if block else f"${latex}$")
     return f'<pre class="math-error">{shown}</pre>\n' if block else \
         f'<code class="math-error">{shown}</code>'
+
+
+def _said(err: Exception) -> str:
+    text = str(err).strip()
+    return f": {text}" if text else ""
 
 
 def _latex_problem(latex: str) -> str | None:

@@ -100,7 +100,9 @@ def _render_directive(self: Any, tokens: list[Token], idx: int, options: Any, en
 
 #: Element ids the templates and scripts use; a heading never takes one of them
 #: ("## Lesson trace" would otherwise hide the player's data from it).
-RESERVED_IDS = re.compile(r"(main|player|lesson-trace|step-\d+|pl-.*|sw-.*)")
+RESERVED_IDS = re.compile(
+    r"(main|player|lesson-trace|lesson-scene|step-\d+|pl-.*|sw-.*|sim|sim-.*"
+    r"|fn(ref)?\d+(-\d+)?|fn-.*|fnref-.*)")
 
 
 #: The id of a heading whose text has no letter or digit ("## –", "## 🚀").

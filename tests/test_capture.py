@@ -468,3 +468,17 @@ def test_a_cooked_ipv6_capture_with_a_three_segment_close() -> None:
     assert trace["steps"][-1]["states"] == {"client": "CLOSED", "server": "TIME-WAIT"}
     assert trace["endpoints"]["server"] == {"name": "b", "ip": "2001:db8::80", "port": 47915}
     assert "::1" not in str(trace)
+
+
+def test_a_link_to_a_capture_is_an_error_not_a_published_file(
+        make_project: Callable[..., Project]) -> None:
+    lesson = LESSON.format(capture="captures/c.pcap").replace(
+        "Body.", "Body: [the raw capture](captures/c.pcap).")
+    project = make_project({"linux/how/refused.md": lesson})
+    (project.content / "linux/how/captures").mkdir()
+    shutil.copy(REFUSED, project.content / "linux/how/captures/c.pcap")
+    with pytest.raises(ErrorList) as err:
+        project.build()
+    assert str(err.value).startswith(
+        "content/linux/how/refused.md:14: link captures/c.pcap: a packet capture is never "
+        "published (it holds real addresses and payload bytes)")

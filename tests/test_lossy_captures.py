@@ -337,3 +337,15 @@ def test_a_long_capture_that_breaks_the_rfc_at_its_end_names_that_frame(tmp_path
                       base_dir=tmp_path)
     assert ": frame 404: the capture shows server sending PSH,ACK seq=5001 ack=999999 " \
         "len=10, but the model's server in state ESTABLISHED sends" in err.value.message
+
+
+def test_timestamps_that_go_backwards_are_an_error_at_their_frame(tmp_path: Path) -> None:
+    from tests.test_capture import records, write_pcap
+    recs = records(LOSSY / "rst-established.pcap")
+    recs[2] = (recs[0][0] - 3.0, recs[2][1])  # the third frame stamped before the first
+    write_pcap(tmp_path / "merged.pcap", recs)
+    with pytest.raises(TraceError) as err:
+        compile_trace({**SIM, "capture": "merged.pcap"}, None, seed="x.md", render_text=str,
+                      base_dir=tmp_path)
+    assert ": frame 3: the timestamps go backwards: frame 3 is " in err.value.message
+    assert "sort it by time (reordercap)" in err.value.message

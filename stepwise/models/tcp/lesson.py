@@ -357,6 +357,15 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
             endpoint["port"] = address.port
     conn = anonymise(real, Address(client["ip"], client["port"]),
                      Address(server["ip"], server["port"]))
+    for earlier, later in zip(conn.segments, conn.segments[1:], strict=False):
+        if later.time < earlier.time:
+            back = earlier.time - later.time
+            raise CaptureError(
+                f"the timestamps go backwards: frame {later.frame} is {back:.6f} s before "
+                f"frame {earlier.frame}; a replay needs the order "
+                f"the segments passed the capture point (was the file merged from several "
+                f"captures, or its clock set back?); sort it by time (reordercap) or cut "
+                f"the part that goes back", later.frame)
     frames = [s.frame for s in conn.segments]
     known = set(frames)
 
