@@ -32,6 +32,7 @@ from .output import OutputStage, check_output_dir, effective_output, recover
 from .project import Project
 from .search import SearchIndex, check_pages, index_site
 from .snapshot import Snapshot
+from .timings import flush, span
 
 __all__ = ["BuildResult", "Project", "build_site", "lesson_trace"]
 
@@ -106,18 +107,21 @@ def build_site(
     key = cache_key(project, out, strict=strict, drafts=drafts, search=search,
                     base_url=base_url)
     if cache:
-        hit = unchanged(project, out, key)
+        with span("cache check"):
+            hit = unchanged(project, out, key)
         if hit is not None:
             return BuildResult(int(str(hit.summary["pages"])), int(str(hit.summary["files"])),
                                time.perf_counter() - started, out,
                                [str(w) for w in hit.summary["warnings"]],  # type: ignore[attr-defined]
                                str(hit.summary["search"]), unchanged=True)
     # the pipeline is imported only now: a build with nothing to do never loads it
-    from .site import SiteBuild
-
-    read_before = Snapshot.take(inputs(project))  # edits during the build show up next time
+    with span("import pipeline"):
+        from .site import SiteBuild
+    with span("snapshot"):
+        read_before = Snapshot.take(inputs(project))  # edits during the build show up next time
     build = SiteBuild(project, strict=strict, drafts=drafts, base_url=base_url)
-    build.config = build._load_config()
+    with span("config"):
+        build.config = build._load_config()
     project = build.project  # with the theme site.yaml names
     try:
         check_output_dir(out, [root, project.content, project.templates, project.static,
@@ -137,12 +141,14 @@ def build_site(
         # the options are part of the id: after a --no-search build into the same
         # folder, a build with search must not find "its" output up to date (it lacks
         # the index)
-        out_id = outputs_id(build.outputs, project.static_dirs, read_before,
-                            f"strict={strict} drafts={drafts} search={search} "
-                            f"base_url={base_url}")
-        count = stage.commit(build.outputs, project.static_dirs,
-                             before_swap=(lambda tmp: indexed.append(index_site(tmp)))
-                             if search else None, output_id=out_id)
+        with span("outputs_id"):
+            out_id = outputs_id(build.outputs, project.static_dirs, read_before,
+                                f"strict={strict} drafts={drafts} search={search} "
+                                f"base_url={base_url}")
+        with span("commit"):
+            count = stage.commit(build.outputs, project.static_dirs,
+                                 before_swap=(lambda tmp: indexed.append(index_site(tmp)))
+                                 if search else None, output_id=out_id)
     except BuildError as err:
         stage.discard()
         raise ErrorList([err]) from None
@@ -153,10 +159,13 @@ def build_site(
                          [str(w) for w in build.warnings],
                          indexed[0].summary() if indexed else "")
     if cache:
-        save(project, key, out_id, {
-            "pages": result.pages, "files": result.files, "warnings": result.warnings,
-            "search": result.search,
-            "sizes": {name: len(data) for name, data in build.outputs.items()}}, read_before)
+        with span("cache save"):
+            save(project, key, out_id, {
+                "pages": result.pages, "files": result.files, "warnings": result.warnings,
+                "search": result.search,
+                "sizes": {name: len(data) for name, data in build.outputs.items()}},
+                read_before)
+    flush()
     return result
 
 

@@ -27,10 +27,12 @@ import os
 import traceback
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .content import Page
 from .errors import BuildError, ErrorList, WorkerError
+from .timings import flush, forget, span
 
 if TYPE_CHECKING:
     from .layout import SiteRenderer
@@ -133,17 +135,26 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
     # (and the ones forked before it) from seeing the build process die
     for other in inherited:
         other.close()
+    forget()
     status = 0
     try:
-        shard = _Shard(build, urls)
-        conn.send(shard.parse())
-        shard.set_headings(conn.recv())
-        conn.send(shard.compile())
-        results = conn.recv()
+        with span("setup"):
+            shard = _Shard(build, urls)
+        with span("parse"):
+            parsed = shard.parse()
+        _send(conn, parsed, "headings")
+        shard.set_headings(_get(conn, "headings"))
+        with span("compile"):
+            compiled = shard.compile()
+        _send(conn, compiled, "results")
+        results = _get(conn, "results")
         if results is None:  # the build found errors before rendering: nothing to do
             return
-        shard.apply(results)
-        conn.send(shard.render())
+        with span("apply"):
+            shard.apply(results)
+        with span("render"):
+            rendered = shard.render()
+        _send(conn, rendered, "outputs")
     except KeyboardInterrupt:
         status = 1
         with contextlib.suppress(OSError):
@@ -156,6 +167,7 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
             conn.send(_Crash(traceback.format_exc()))
     finally:
         conn.close()
+        flush()
         os._exit(status)  # no atexit handlers or buffers of the parent run twice
 
 
@@ -168,9 +180,27 @@ class _Interrupted:
     """Sent by a worker that got Ctrl-C: the build process reports it as its own."""
 
 
-def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess) -> Any:
+def _send(conn: Connection, message: Any, what: str) -> None:
+    """Pickle and send ``message`` (timed as ``pickle:what`` and ``pipe:what``)."""
+    with span(f"pickle:{what}") as measured:
+        data = ForkingPickler.dumps(message)
+        measured.bytes = len(data)
+    with span(f"pipe:{what}"):
+        conn.send_bytes(data)
+
+
+def _get(conn: Connection, what: str) -> Any:
+    """Receive and unpickle a message (timed as ``wait:what`` and ``unpickle:what``)."""
+    with span(f"wait:{what}") as measured:
+        data = conn.recv_bytes()
+        measured.bytes = len(data)
+    with span(f"unpickle:{what}"):
+        return ForkingPickler.loads(data)
+
+
+def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess, what: str) -> Any:
     try:
-        message = conn.recv()
+        message = _get(conn, what)
     except EOFError:
         worker.join(timeout=1)
         code = worker.exitcode
@@ -199,47 +229,56 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     workers = []
+    flush()  # the spans so far are this process's, not the workers' too
     for shard_urls in shards[1:]:
         mine, theirs = context.Pipe()
         worker = context.Process(target=_child, daemon=True,
                                  args=(build, shard_urls, theirs, [*conns, mine]))
-        worker.start()
+        with span("fork"):
+            worker.start()
         theirs.close()
         conns.append(mine)
         workers.append(worker)
     pairs = list(zip(conns, workers, strict=True))
     failed = True
     try:
-        shard = _Shard(build, shards[0])
-        headings = shard.parse()
+        with span("setup"):
+            shard = _Shard(build, shards[0])
+        with span("parse"):
+            headings = shard.parse()
         for conn, worker in pairs:
-            headings.update(_recv(conn, worker))
+            headings.update(_recv(conn, worker, "headings"))
         for conn in conns:
-            conn.send(headings)
+            _send(conn, headings, "headings")
         shard.set_headings(headings)
-        results, found, warnings = shard.compile()
+        with span("compile"):
+            results, found, warnings = shard.compile()
         for conn, worker in pairs:
-            theirs_results, theirs_errors, theirs_warnings = _recv(conn, worker)
+            theirs_results, theirs_errors, theirs_warnings = _recv(conn, worker, "results")
             results.update(theirs_results)
             found += theirs_errors
             warnings += theirs_warnings
-        shard.apply(results)
+        with span("apply"):
+            shard.apply(results)
         # the checks over the whole site, before any page is rendered (as a serial
         # build does them): rendering assumes them (a front page, say)
         errors.extend(found)
         shard.warnings.extend(warnings)
         try:
-            build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
+            with span("compile_finish"):
+                build._compile_finish(shard.pages, shard.links, set(urls), errors,
+                                      shard.warnings)
         except ErrorList:
             for conn in conns:
                 with contextlib.suppress(OSError):  # a worker that died meanwhile
                     conn.send(None)
             raise
         for conn in conns:
-            conn.send(results)
-        rendered, render_errors, _ = shard.render()
+            _send(conn, results, "results")
+        with span("render"):
+            rendered, render_errors, _ = shard.render()
         for conn, worker in pairs:
-            theirs_rendered, theirs_errors, theirs_writes = _recv(conn, worker)
+            theirs_rendered, theirs_errors, theirs_writes = _recv(conn, worker, "outputs")
             rendered.update(theirs_rendered)
             render_errors += theirs_errors
             if build.stage is not None and theirs_writes is not None:
@@ -260,4 +299,6 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
     if render_errors:
         raise ErrorList(render_errors)
     renderer = build._renderer(shard.pages, shard.links)
-    return shard.pages, shard.links, build._render_finish(renderer, shard.pages, rendered, [])
+    with span("render_finish"):
+        return shard.pages, shard.links, build._render_finish(renderer, shard.pages, rendered,
+                                                              [])

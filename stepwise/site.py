@@ -52,6 +52,7 @@ from .project import Project
 from .render import create_environment, known_layouts
 from .simulator import SIMULATOR_LAYOUT, find_runtime
 from .snapshot import Snapshot, folder_files
+from .timings import span
 
 
 @dataclass
@@ -169,12 +170,15 @@ class SiteBuild:
         if not self.project.content.is_dir():
             raise ErrorList([BuildError("content folder not found",
                                         display_path(self.project.content))])
-        files = page_files(self.project.content)
-        self._content = Snapshot.take(files)
-        for path in files:
-            errors.extend(self._load(path))
-        self._templates = Snapshot.take(self._template_files())
-        self._static = Snapshot.take(self._static_files())
+        with span("snapshot"):
+            files = page_files(self.project.content)
+            self._content = Snapshot.take(files)
+        with span("load"):
+            for path in files:
+                errors.extend(self._load(path))
+        with span("snapshot"):
+            self._templates = Snapshot.take(self._template_files())
+            self._static = Snapshot.take(self._static_files())
         self._uses, self._md, self._env = {}, None, None
         self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
@@ -289,13 +293,16 @@ class SiteBuild:
         """
         pages, links, warnings = self._compile_setup()
         md = self._markdown()
-        for page in pages:
-            # every page's headings must be known; a page built by a worker process
-            # knows them without its tokens, which only the pages compiled now need
-            if page.url in compile_urls or not page.parsed:
-                self._parsed(page, md)
-        self._compile_pages(pages, links, compile_urls, errors, warnings)
-        self._compile_finish(pages, links, compile_urls, errors, warnings)
+        with span("parse"):
+            for page in pages:
+                # every page's headings must be known; a page built by a worker process
+                # knows them without its tokens, which only the pages compiled now need
+                if page.url in compile_urls or not page.parsed:
+                    self._parsed(page, md)
+        with span("compile"):
+            self._compile_pages(pages, links, compile_urls, errors, warnings)
+        with span("compile_finish"):
+            self._compile_finish(pages, links, compile_urls, errors, warnings)
         return pages, links
 
     def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]:
@@ -389,7 +396,8 @@ class SiteBuild:
                     errors.append(err)
                     continue
                 if stage is not None and not errors:
-                    stage.write(page.output_path, data)
+                    with span("write"):
+                        stage.write(page.output_path, data)
         return outputs
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
@@ -402,8 +410,10 @@ class SiteBuild:
         """
         renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
-        rendered = self._render_pages(renderer, pages, render_urls, errors, self.stage)
-        return self._render_finish(renderer, pages, rendered, errors)
+        with span("render"):
+            rendered = self._render_pages(renderer, pages, render_urls, errors, self.stage)
+        with span("render_finish"):
+            return self._render_finish(renderer, pages, rendered, errors)
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
                        rendered: dict[str, bytes], errors: list[BuildError]) -> dict[str, bytes]:
