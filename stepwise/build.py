@@ -120,6 +120,7 @@ def build_site(
     with span("snapshot"):
         read_before = Snapshot.take(inputs(project))  # edits during the build show up next time
     build = SiteBuild(project, strict=strict, drafts=drafts, base_url=base_url)
+    build.known = read_before
     with span("config"):
         build.config = build._load_config()
     project = build.project  # with the theme site.yaml names

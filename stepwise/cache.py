@@ -13,6 +13,7 @@ check runs before Jinja or markdown-it are even loaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -31,8 +32,10 @@ MARKER = ".stepwise-output"
 PACKAGE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def code_version() -> str:
-    """A hash of this package's source and data files and of the Python version."""
+    """A hash of this package's source and data files and of the Python version (as
+    the process found them the first time it asked)."""
     digest = hashlib.blake2b(sys.version.encode(), digest_size=16)
     for path in sorted(PACKAGE.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:

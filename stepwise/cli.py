@@ -9,7 +9,9 @@ of the subcommand that was used).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -150,6 +152,25 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     return args
+
+
+def run() -> None:
+    """The ``stepwise`` command: :func:`main`, then exit at once.
+
+    A build leaves a million objects behind; tearing the interpreter down frees each
+    of them (60 ms at 1,000 pages) for a process that is ending anyway. Every file
+    written is closed by then, and the output streams are flushed here.
+    """
+    try:
+        status = main()
+    except SystemExit as stop:  # --help, --version, a wrong option (argparse)
+        status = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+        if not isinstance(stop.code, int | None):
+            print(stop.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed, or a reader gone
+            stream.flush()
+    os._exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,7 @@ def _slug_text(text: str, keep: str) -> str:
     return re.sub(r"-{2,}", "-", "".join(out))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slugify(name: str) -> str:
     """Turn a file or folder name into a URL segment.
 
@@ -173,12 +174,14 @@ def slugify(name: str) -> str:
     return slug if any(c.isalnum() for c in slug) else "page"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
     """The form page names are compared in: NFC, case-folded, then the slug rule.
 
     ``[[TCP States]]``, ``[[tcp states]]`` and ``[[tcp-states]]`` all give
     ``tcp-states``, the key of the file ``tcp-states.md`` and of the title "TCP
-    states"; ``Straße`` and ``STRASSE`` give one key too.
+    states"; ``Straße`` and ``STRASSE`` give one key too. Remembered: every link
+    asks for the keys of its target's name, again and again.
     """
     return slugify(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()))
 

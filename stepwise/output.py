@@ -323,10 +323,27 @@ class OutputStage:
 
 
 def _write_file(tmp: str, rel: str, data: bytes) -> None:
+    """Write ``data`` to ``tmp/rel``, making its folder if needed.
+
+    A system call per step, no more: most pages are ``NAME/index.html`` in a new
+    folder whose parent exists (pages are written by URL, parents first), so one
+    ``mkdir`` and one ``open``; ``os.makedirs`` would ``stat`` every parent first.
+    """
     path = os.path.join(tmp, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as out:
-        out.write(data)
+    folder = os.path.dirname(path)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _remove(path: Path) -> None:

@@ -131,6 +131,9 @@ class SiteBuild:
         #: where a full build writes each page as soon as it is rendered (set by
         #: stepwise.build); None: the caller writes :attr:`outputs` itself
         self.stage: OutputStage | None = None
+        #: the inputs as the caller just read them (stepwise.build snapshots every
+        #: input first): a full build takes their stamps and hashes from it
+        self.known: Snapshot | None = None
         # what the last build read, to find edits; pages by source file
         self._content = Snapshot()
         self._templates = Snapshot()
@@ -164,7 +167,7 @@ class SiteBuild:
         started = time.perf_counter()
         self.ok = False
         self.config = self._load_config()
-        self._config_snap = Snapshot.take(self._config_files())
+        self._config_snap = Snapshot.take(self._config_files(), self.known)
         self._pages, self._tokens, self._page_warnings = {}, {}, {}
         errors: list[BuildError] = []
         if not self.project.content.is_dir():
@@ -172,23 +175,23 @@ class SiteBuild:
                                         display_path(self.project.content))])
         with span("snapshot"):
             files = page_files(self.project.content)
-            self._content = Snapshot.take(files)
+            self._content = Snapshot.take(files, self.known)
         with span("load"):
             for path in files:
                 errors.extend(self._load(path))
         with span("snapshot"):
-            self._templates = Snapshot.take(self._template_files())
-            self._static = Snapshot.take(self._static_files())
+            self._templates = Snapshot.take(self._template_files(), self.known)
+            self._static = Snapshot.take(self._static_files(), self.known)
         self._uses, self._md, self._env = {}, None, None
         self._site_files_key, self._facets = None, {}
         urls = set(self._published_urls())
         jobs = worker_count(len(urls), self.jobs)
         if jobs > 1:
             pages, links, outputs = build_in_parallel(self, sorted(urls), jobs, errors)
-            self._reads = Snapshot.take(self._read_paths())
+            self._reads = Snapshot.take(self._read_paths(), self.known)
         else:
             pages, links = self._compile(urls, errors)
-            self._reads = Snapshot.take(self._read_paths())
+            self._reads = Snapshot.take(self._read_paths(), self.known)
             outputs = self._render(pages, links, urls)
         old = self.outputs
         self.outputs = outputs

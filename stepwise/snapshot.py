@@ -51,11 +51,15 @@ class Snapshot:
     taken_ns: int = 0
 
     @classmethod
-    def take(cls, paths: Iterable[Path]) -> Snapshot:
-        """Stat and hash every file of ``paths``."""
-        snap = cls(taken_ns=time.time_ns())
+    def take(cls, paths: Iterable[Path], known: Snapshot | None = None) -> Snapshot:
+        """Stat and hash every file of ``paths``; with ``known``, a snapshot just taken
+        by the same build, take the files it has from it instead of reading them
+        again."""
+        snap = cls(taken_ns=known.taken_ns if known is not None else time.time_ns())
+        seen = known.files if known is not None else {}
         for path in paths:
-            snap.files[path] = _entry(path)
+            entry = seen.get(path)
+            snap.files[path] = entry if entry is not None else _entry(path)
         return snap
 
     def compare(self, paths: Iterable[Path]) -> tuple[Snapshot, Change]:
