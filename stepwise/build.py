@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from .errors import BuildError, ErrorList, OutputError, TraceError, display_path
 from .output import OutputStage, check_output_dir, effective_output, recover
 from .project import Project
 from .search import SearchIndex, check_pages, index_site
-from .snapshot import Snapshot
+from .snapshot import Digest, Snapshot
 from .timings import flush, span
 
 __all__ = ["BuildResult", "Project", "build_site", "lesson_trace"]
@@ -143,13 +144,14 @@ def build_site(
         # folder, a build with search must not find "its" output up to date (it lacks
         # the index)
         with span("outputs_id"):
-            out_id = outputs_id(build.outputs, project.static_dirs, read_before,
+            out_id = outputs_id(build.digests, project.static_dirs, read_before,
                                 f"strict={strict} drafts={drafts} search={search} "
                                 f"base_url={base_url}")
         with span("commit"):
             count = stage.commit(build.outputs, project.static_dirs,
                                  before_swap=(lambda tmp: indexed.append(index_site(tmp)))
-                                 if search else None, output_id=out_id)
+                                 if search else None, output_id=out_id,
+                                 names=build.digests.keys())
     except BuildError as err:
         stage.discard()
         raise ErrorList([err]) from None
@@ -164,7 +166,7 @@ def build_site(
             save(project, key, out_id, {
                 "pages": result.pages, "files": result.files, "warnings": result.warnings,
                 "search": result.search,
-                "sizes": {name: len(data) for name, data in build.outputs.items()}},
+                "sizes": {name: size for name, (_hash, size) in build.digests.items()}},
                 read_before)
     flush()
     return result
@@ -175,14 +177,15 @@ def cache_key(project: Project, out: Path, **options: object) -> str:
     return entry_key(out, {"content": str(project.content.resolve()), **options})
 
 
-def outputs_id(outputs: dict[str, bytes], static: Path | list[Path], inputs_read: Snapshot,
-               options: str = "") -> str:
-    """A deterministic id of one build's output: the hash of every generated file and
-    of the static files copied (by their path inside their static folder, the site's
-    or a theme's, so the id does not depend on where the project or the theme lives)."""
+def outputs_id(digests: Mapping[str, Digest], static: Path | list[Path],
+               inputs_read: Snapshot, options: str = "") -> str:
+    """A deterministic id of one build's output: the hash of every generated file's
+    path and digest (:attr:`stepwise.site.SiteBuild.digests`) and of the static files
+    copied (by their path inside their static folder, the site's or a theme's, so the
+    id does not depend on where the project or the theme lives)."""
     digest = hashlib.blake2b(options.encode(), digest_size=16)
-    for name in sorted(outputs):
-        digest.update(name.encode() + b"\0" + hashlib.blake2b(outputs[name]).digest())
+    for name in sorted(digests):
+        digest.update(f"{name}\0{digests[name][0]}\0".encode())
     folders = [static] if isinstance(static, Path) else static
     for i, folder in enumerate(folders):
         for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):

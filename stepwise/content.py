@@ -87,6 +87,8 @@ class Page:
     external: list[tuple[str, int | None]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
+    #: the number of steps of its trace (None: no trace), as listings show it
+    steps: int | None = None
     minutes: int | None = None
     #: a simulator page's settings (JSON form)
     simulator: dict[str, Any] | None = None

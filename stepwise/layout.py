@@ -377,8 +377,8 @@ class SiteRenderer:
         meta: dict[str, object] = {"layout": page.layout, "is_section": page.is_index}
         if not page.is_index:
             meta["minutes"] = reading_minutes(page)
-        if page.trace is not None:
-            meta["steps"] = len(page.trace.get("steps", []))
+        if page.steps is not None:
+            meta["steps"] = page.steps
         return NavLink(page.title, href(page), description=page.description, meta=meta)
 
     def resolved_list(self, page: Page, key: str, href: Callable[..., str]) -> list[NavLink]:

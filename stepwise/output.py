@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from .errors import OutputError, WorkerError, display_path
@@ -263,10 +263,11 @@ class OutputStage:
 
     def commit(self, files: Mapping[str, bytes], static_dir: StaticDirs,
                before_swap: Callable[[Path], object] | None = None,
-               output_id: str = "") -> int:
+               output_id: str = "", names: Collection[str] | None = None) -> int:
         """Complete the folder with ``files`` (those not staged yet) and
         ``static_dir``, and swap it in place of ``out``. Arguments as for
-        :func:`write_site`.
+        :func:`write_site`; ``names``: the path of every generated file, staged or in
+        ``files`` (default: ``files``' own), checked for clashes and counted.
 
         Returns:
             The number of files in the output (generated and static).
@@ -285,7 +286,8 @@ class OutputStage:
                     f"{len(missing)} written files vanished from the temporary folder "
                     f"before it was complete ({missing[0]}, ...); did another program "
                     "remove it? Build again", self._shown(self.tmp))
-            count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures)
+            count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures,
+                                files.keys() if names is None else names)
             (self.tmp / MARKER).write_text(
                 f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
                 encoding="utf-8")
@@ -371,11 +373,13 @@ def _static_sources(static_dir: StaticDirs) -> dict[str, tuple[Path, Path]]:
 
 
 def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
-                staged: set[str], failures: list[tuple[int, str, str]]) -> int:
+                staged: set[str], failures: list[tuple[int, str, str]],
+                names: Collection[str]) -> int:
     sources = _static_sources(static_dir)
     static_files = {rel: src for rel, (src, _folder) in sources.items()}
+    generated = set(names)
     for rel, (src, folder) in sources.items():
-        if rel in files:
+        if rel in generated:
             raise OutputError(
                 f"static file would overwrite the generated file {rel}; rename it",
                 display_path(src),
@@ -384,18 +388,21 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
             raise OutputError("symlink points outside the static folder; copy the file in "
                               "instead", display_path(src))
     # before a failed staged write: a path clash explains it better than "Not a directory"
-    _check_paths([*files, *static_files])
+    _check_paths([*generated, *static_files])
     if failures:
         number, message, filename = failures[0]
         raise OSError(number, message, filename)
-    for rel in sorted(files):
-        if rel not in staged:
-            _write_file(str(tmp), rel, files[rel])
+    unwritten = sorted(generated - staged)
+    missing = [rel for rel in unwritten if rel not in files]
+    if missing:
+        raise ValueError(f"no bytes for {len(missing)} generated files ({missing[0]}, ...)")
+    for rel in unwritten:
+        _write_file(str(tmp), rel, files[rel])
     for rel, src in static_files.items():
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
-    return len(files) + len(static_files)
+    return len(generated) + len(static_files)
 
 
 def _check_paths(paths: list[str]) -> None:

@@ -51,7 +51,7 @@ from .parallel import build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
 from .simulator import SIMULATOR_LAYOUT, find_runtime
-from .snapshot import Snapshot, folder_files
+from .snapshot import Digest, Snapshot, digest, folder_files
 from .timings import span
 
 
@@ -127,7 +127,13 @@ class SiteBuild:
         self.config: SiteConfig | None = None
         self.ok = False
         self.warnings: list[BuildError] = []
+        #: the bytes of every output file, by path in the output folder; in a build
+        #: whose workers write their own pages (:attr:`stage` set), only those this
+        #: process made
         self.outputs: dict[str, bytes] = {}
+        #: every output file's digest and size (:func:`stepwise.snapshot.digest`):
+        #: what the output folder holds
+        self.digests: dict[str, Digest] = {}
         #: where a full build writes each page as soon as it is rendered (set by
         #: stepwise.build); None: the caller writes :attr:`outputs` itself
         self.stage: OutputStage | None = None
@@ -187,19 +193,20 @@ class SiteBuild:
         urls = set(self._published_urls())
         jobs = worker_count(len(urls), self.jobs)
         if jobs > 1:
-            pages, links, outputs = build_in_parallel(self, sorted(urls), jobs, errors)
+            pages, links, outputs, digests = build_in_parallel(self, sorted(urls), jobs,
+                                                               errors)
             self._reads = Snapshot.take(self._read_paths(), self.known)
         else:
             pages, links = self._compile(urls, errors)
             self._reads = Snapshot.take(self._read_paths(), self.known)
-            outputs = self._render(pages, links, urls)
-        old = self.outputs
-        self.outputs = outputs
+            outputs, digests = self._render(pages, links, urls)
+        old = self.digests
+        self.outputs, self.digests = outputs, digests
         self.ok = True
         return Rebuild(
             full=True, rendered=sorted(self._published_urls()),
-            changed=sorted(p for p, b in outputs.items() if old.get(p) != b),
-            removed=sorted(set(old) - set(outputs)),
+            changed=sorted(p for p, d in digests.items() if old.get(p) != d),
+            removed=sorted(set(old) - set(digests)),
             static_changed=sorted(self._static_names(self._static.files)),
             pages=len(self._published_urls()),
             seconds=time.perf_counter() - started, inputs=[],
@@ -389,8 +396,14 @@ class SiteBuild:
     @staticmethod
     def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
                       errors: list[BuildError], stage: OutputStage | None = None
-                      ) -> dict[str, bytes]:
+                      ) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """Render the pages at ``urls``; with a ``stage``, write each as it is made.
+
+        Returns:
+            ``(outputs, digests)``: the bytes and the digest of each page's file.
+        """
         outputs: dict[str, bytes] = {}
+        digests: dict[str, Digest] = {}
         for page in pages:
             if page.url in urls:
                 try:
@@ -398,15 +411,16 @@ class SiteBuild:
                 except BuildError as err:
                     errors.append(err)
                     continue
+                digests[page.output_path] = (digest(data), len(data))
                 if stage is not None and not errors:
                     with span("write"):
                         stage.write(page.output_path, data)
-        return outputs
+        return outputs, digests
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
-                ) -> dict[str, bytes]:
-        """Render ``render_urls`` (stage 5); returns the new output mapping, in which
-        the other pages keep their previous bytes.
+                ) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """Render ``render_urls`` (stage 5); returns the new outputs and digests, in
+        which the other pages keep their previous ones.
 
         Raises:
             ErrorList: a template failed.
@@ -414,31 +428,43 @@ class SiteBuild:
         renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
         with span("render"):
-            rendered = self._render_pages(renderer, pages, render_urls, errors, self.stage)
+            rendered, digests = self._render_pages(renderer, pages, render_urls, errors,
+                                                   self.stage)
         with span("render_finish"):
-            return self._render_finish(renderer, pages, rendered, errors)
+            return self._render_finish(renderer, pages, rendered, digests, errors)
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
-                       rendered: dict[str, bytes], errors: list[BuildError]) -> dict[str, bytes]:
-        """The full output mapping: ``rendered`` pages, the others' previous bytes, and
-        the site files (tag pages, sitemap, 404).
+                       rendered: dict[str, bytes], digests: dict[str, Digest],
+                       errors: list[BuildError]) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """The whole output: the pages rendered now (``digests``, and the bytes of
+        those in ``rendered``), the others' previous files, and the site files (tag
+        pages, sitemap, 404) and the files pages show.
+
+        Returns:
+            ``(outputs, digests)`` for :attr:`outputs` and :attr:`digests`.
 
         Raises:
             ErrorList: with ``errors`` and any failure of the site files.
         """
         outputs: dict[str, bytes] = {}
+        every: dict[str, Digest] = {}
         for page in pages:
             path = page.output_path
-            if path in rendered:
-                outputs[path] = rendered[path]
-            elif path in self.outputs:
-                outputs[path] = self.outputs[path]
+            if path in digests:
+                every[path] = digests[path]
+                if path in rendered:
+                    outputs[path] = rendered[path]
+            elif path in self.digests:
+                every[path] = self.digests[path]
+                if path in self.outputs:
+                    outputs[path] = self.outputs[path]
         # the files beside pages that pages show (images): read again on every build
         # (an edit of one re-renders the page that shows it, see Page.reads)
+        extra: dict[str, bytes] = {}
         for page in pages:
             for out, source in sorted(page.assets.items()):
                 try:
-                    outputs[out] = source.read_bytes()
+                    extra[out] = source.read_bytes()
                 except OSError as err:
                     errors.append(OutputError(f"cannot read the file: {err.strerror}",
                                               display_path(source)))
@@ -449,12 +475,15 @@ class SiteBuild:
             if key != self._site_files_key:
                 self._site_files = renderer.site_files()
                 self._site_files_key = key
-            outputs.update(self._site_files)
+            extra.update(self._site_files)
         except BuildError as err:
             errors.append(err)
         if errors:
             raise ErrorList(errors)
-        return outputs
+        for path, data in extra.items():
+            outputs[path] = data
+            every[path] = (digest(data), len(data))
+        return outputs, every
 
     def _markdown(self) -> Any:
         assert self.config is not None
@@ -567,16 +596,16 @@ class SiteBuild:
             render_urls |= {u for u, p in after.items() if p.trace is not None}
         render_urls &= set(after)
 
-        outputs = self._render(pages, links, render_urls)
-        old = self.outputs
-        self.outputs = outputs
+        outputs, digests = self._render(pages, links, render_urls)
+        old = self.digests
+        self.outputs, self.digests = outputs, digests
         inputs = sorted({display_path(p) for p in touched + removed_paths}
                         | {f"templates/{n}" for n in changed_templates}
                         | {f"static/{n}" for n in static_changed + static_removed})
         return Rebuild(
             full=False, rendered=sorted(render_urls),
-            changed=sorted(p for p, b in outputs.items() if old.get(p) != b or p not in old),
-            removed=sorted(set(old) - set(outputs)),
+            changed=sorted(p for p, d in digests.items() if old.get(p) != d),
+            removed=sorted(set(old) - set(digests)),
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
@@ -647,6 +676,5 @@ def _link_facet(page: Page) -> tuple[Any, ...]:
 def _render_facet(page: Page) -> tuple[Any, ...]:
     """What other pages' layouts show of ``page``: its link facet, order, layout, the
     number of steps of its trace, reading time, tags (the tag pages)."""
-    steps = len(page.trace["steps"]) if page.trace else None
-    return (*_link_facet(page), page.order, page.layout, page.is_index, steps,
+    return (*_link_facet(page), page.order, page.layout, page.is_index, page.steps,
             reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))))

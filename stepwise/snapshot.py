@@ -21,6 +21,10 @@ from pathlib import Path
 RACY_WINDOW_NS = 2_000_000_000
 
 
+#: A file's content hash (:func:`digest`) and size in bytes.
+Digest = tuple[str, int]
+
+
 def digest(data: bytes) -> str:
     """A short content hash (BLAKE2b, 128 bits, hex)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
