@@ -88,6 +88,18 @@ def output_id(out: Path) -> str | None:
 
 def unchanged(project: Project, out: Path, key: str) -> CacheEntry | None:
     """The cached entry when nothing changed since it was written, else None."""
+    return scan(project, out, key)[0]
+
+
+def scan(project: Project, out: Path, key: str) -> tuple[CacheEntry | None, Snapshot | None]:
+    """Compare the inputs with the last build's.
+
+    Returns:
+        ``(entry, inputs)``: the cached entry when nothing changed since it was
+        written (else None), and the inputs as they are now (None without an entry to
+        compare with), their hashes taken from the entry for the files whose stamps
+        did not change (see :meth:`Snapshot.compare`).
+    """
     try:
         raw = json.loads(_path(project.root, key).read_text(encoding="utf-8"))
         snap = Snapshot(files={Path(p): (int(v[0]), int(v[1]), str(v[2]))
@@ -95,18 +107,18 @@ def unchanged(project: Project, out: Path, key: str) -> CacheEntry | None:
                         taken_ns=int(raw["taken_ns"]))
         entry = CacheEntry(raw["key"], raw["code"], raw["output_id"], raw["summary"], snap)
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if entry.code != code_version() or output_id(out) != entry.output_id:
-        return None
+        return None, None
+    now, change = entry.snapshot.compare(inputs(project))
+    if change or entry.code != code_version() or output_id(out) != entry.output_id:
+        return None, now
     # the folder may have lost files since (deleted by hand): every one must be there
     for name, size in dict(entry.summary.get("sizes", {})).items():  # type: ignore[call-overload]
         try:
             if (out / name).stat().st_size != size:
-                return None
+                return None, now
         except OSError:
-            return None
-    _new, change = entry.snapshot.compare(inputs(project))
-    return None if change else entry
+            return None, now
+    return entry, now
 
 
 def save(project: Project, key: str, out_id: str, summary: dict[str, object],

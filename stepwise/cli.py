@@ -33,6 +33,16 @@ def version() -> str:
         return "unknown (not installed)"
 
 
+class _Version(argparse.Action):
+    """``--version``: argparse's own action, with the version looked up only when
+    asked for (importlib.metadata costs 20 ms on every command otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"{PROG} {version()}")
+        parser.exit()
+
+
 def _base_url(value: str) -> str:
     """``--base-url``: an http(s) URL or a path, ending in ``/``."""
     from .config import normalize_base_url
@@ -61,7 +71,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         description="A static-site generator for interactive tutorial pages: content/ "
         "(Markdown + YAML frontmatter) through a theme into a static site.",
         epilog="Run `stepwise COMMAND --help` for a command's options.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands: dict[str, argparse.ArgumentParser] = {}
 

@@ -92,6 +92,8 @@ class Page:
     minutes: int | None = None
     #: a simulator page's settings (JSON form)
     simulator: dict[str, Any] | None = None
+    #: what compiling it found that does not stop the build
+    warnings: list[BuildError] = field(default_factory=list)
 
     @property
     def title(self) -> str:

@@ -118,6 +118,13 @@ def recover(out: Path) -> None:
             return
 
 
+def remove_leftovers(out: Path) -> None:
+    """Remove the temporary folders that killed builds left beside ``out`` (a running
+    build's are kept)."""
+    for stale in _siblings(out, "build") + _siblings(out, "old"):
+        _remove(stale)
+
+
 def check_output_dir(out: Path, protected: list[Path]) -> None:
     """Refuse an output folder that would replace the project or a stranger's folder.
 
@@ -150,6 +157,11 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
             "or empty it first",
             display_path(out),
         )
+
+
+def marker_text(output_id: str) -> str:
+    """The marker file of an output folder made by the build ``output_id``."""
+    return f"made by stepwise; replaced on each build\nbuild: {output_id}\n"
 
 
 #: The static folders of a build: one folder, or several in lookup order (the site's
@@ -207,8 +219,7 @@ class OutputStage:
         except OSError as err:
             raise OutputError(f"cannot create the output folder: {err.strerror}",
                               display_path(out)) from None
-        for stale in _siblings(out, "build") + _siblings(out, "old"):
-            _remove(stale)
+        remove_leftovers(out)
         self.out = out
         # unique, not just the process id: builds in two containers may share one
         token = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -288,9 +299,7 @@ class OutputStage:
                     "remove it? Build again", self._shown(self.tmp))
             count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures,
                                 files.keys() if names is None else names)
-            (self.tmp / MARKER).write_text(
-                f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
-                encoding="utf-8")
+            (self.tmp / MARKER).write_text(marker_text(output_id), encoding="utf-8")
             if before_swap is not None:
                 before_swap(self.tmp)
             _swap(self.tmp, self.out)
@@ -388,7 +397,7 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
             raise OutputError("symlink points outside the static folder; copy the file in "
                               "instead", display_path(src))
     # before a failed staged write: a path clash explains it better than "Not a directory"
-    _check_paths([*generated, *static_files])
+    check_paths([*generated, *static_files])
     if failures:
         number, message, filename = failures[0]
         raise OSError(number, message, filename)
@@ -405,7 +414,7 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
     return len(generated) + len(static_files)
 
 
-def _check_paths(paths: list[str]) -> None:
+def check_paths(paths: list[str]) -> None:
     """A file and a folder may not share a path: a page ``sitemap.xml/`` next to the
     generated ``sitemap.xml``, a page ``static/css/site.css/`` next to the static file."""
     taken = set(paths)

@@ -31,10 +31,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import traceback
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .content import Page
@@ -54,6 +56,7 @@ class SiteBuild(Protocol):
     imports it."""
 
     stage: OutputStage | None
+    _bodies: dict[Path, bytes]
 
     @property
     def pages(self) -> list[Page]: ...
@@ -68,7 +71,7 @@ class SiteBuild(Protocol):
                        errors: list[BuildError], warnings: list[BuildError]) -> None: ...
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
-                        errors: list[BuildError], warnings: list[BuildError]) -> None: ...
+                        errors: list[BuildError]) -> None: ...
 
     def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer: ...
 
@@ -84,14 +87,25 @@ class SiteBuild(Protocol):
 
 #: Below this many pages a fork costs more than it saves.
 MIN_PAGES = 200
-#: What compiling a page sets on it (see PageCompiler.compile).
-RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "steps",
-                 "minutes", "simulator", "assets", "external")
+#: What compiling a page sets on it (see PageCompiler.compile) that the build process
+#: reads (the site-wide checks, the facets, the tag pages); the rest, its
+#: :data:`BODY_FIELDS`, it gets pickled and keeps so, until a page is rendered again
+#: (``serve``) or for the build state (:mod:`stepwise.state`).
+RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulator",
+                 "assets", "warnings")
+#: The heavy part of a page's compile results: read only to render the page itself.
+BODY_FIELDS = ("html", "lead_html", "trace", "external")
 #: What rendering another page reads of a page's compile results: its links (the
 #: backlinks), reading time and step count (listings), simulator settings (the
 #: lessons' "explore from here" links). Its title, headings, tags... every process
 #: has from loading and parsing.
 RENDER_FIELDS = ("links_out", "minutes", "steps", "simulator")
+
+
+def body_blob(page: Page) -> bytes:
+    """``page``'s :data:`BODY_FIELDS`, pickled (see ``SiteBuild._materialize``)."""
+    return pickle.dumps(tuple(getattr(page, f) for f in BODY_FIELDS),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def page_cost(page: Page) -> int:
@@ -139,7 +153,7 @@ class _Shard:
 
     def __init__(self, build: SiteBuild, urls: list[str]):
         self.build, self.urls = build, urls
-        self.pages, self.links, self.warnings = build._compile_setup()
+        self.pages, self.links, _warnings = build._compile_setup()
         self.by_url = {p.url: p for p in self.pages}
 
     def parse(self) -> dict[str, list[tuple[int, str, str]]]:
@@ -152,11 +166,15 @@ class _Shard:
             self.by_url[url].headings = found
             self.by_url[url].parsed = True
 
-    def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError], list[BuildError]]:
+    def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError]]:
+        """Compile the shard: its pages' :data:`RESULT_FIELDS` and the errors."""
         errors: list[BuildError] = []
-        warnings: list[BuildError] = []
-        self.build._compile_pages(self.pages, self.links, self.urls, errors, warnings)
-        return self.results(RESULT_FIELDS, self.urls), errors, warnings
+        self.build._compile_pages(self.pages, self.links, self.urls, errors, [])
+        return self.results(RESULT_FIELDS, self.urls), errors
+
+    def bodies(self) -> dict[str, bytes]:
+        """The shard's :data:`BODY_FIELDS`, pickled page by page."""
+        return {url: body_blob(self.by_url[url]) for url in self.urls}
 
     def results(self, fields: tuple[str, ...], urls: Iterable[str]
                 ) -> dict[str, tuple[Any, ...]]:
@@ -198,8 +216,10 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
         _send(conn, parsed, "headings")
         shard.set_headings(_get(conn, "headings"))
         with span("compile"):
-            compiled = shard.compile()
-        _send(conn, compiled, "results")
+            results, errors = shard.compile()
+        with span("pickle:bodies"):
+            bodies = shard.bodies()
+        _send(conn, (results, bodies, errors), "results")
         facets = _get(conn, "facets")
         if facets is None:  # the build found errors before rendering: nothing to do
             return
@@ -311,21 +331,21 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
             _send(conn, headings, "headings")
         local.set_headings(headings)
         with span("compile"):
-            results, found, warnings = local.compile()
+            _results, found = local.compile()
         for conn, worker in pairs:
-            theirs_results, theirs_errors, theirs_warnings = _recv(conn, worker, "results")
+            theirs_results, theirs_bodies, theirs_errors = _recv(conn, worker, "results")
             with span("apply"):
                 local.apply(RESULT_FIELDS, theirs_results)
+                for url, body in theirs_bodies.items():
+                    build._bodies[local.by_url[url].source] = body
             found += theirs_errors
-            warnings += theirs_warnings
         # the checks over the whole site, before any page is rendered (as a serial
-        # build does them): rendering assumes them (a front page, say)
+        # build does them): rendering assumes them (a front page, say); the pages'
+        # warnings came with their results
         errors.extend(found)
-        local.warnings.extend(warnings)
         try:
             with span("compile_finish"):
-                build._compile_finish(local.pages, local.links, set(urls), errors,
-                                      local.warnings)
+                build._compile_finish(local.pages, local.links, set(urls), errors)
         except ErrorList:
             for conn in conns:
                 with contextlib.suppress(OSError):  # a worker that died meanwhile

@@ -29,10 +29,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import pickle
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
@@ -42,15 +43,16 @@ from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files
 from .errors import BuildError, ErrorList, OutputError, display_path
+from .frontmatter import UnreadSource
 from .layout import SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
 from .markdown import create_markdown, heading_ids, parse
 from .nav import reading_minutes
 from .output import OutputStage
-from .parallel import build_in_parallel, worker_count
+from .parallel import BODY_FIELDS, body_blob, build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
-from .simulator import SIMULATOR_LAYOUT, find_runtime
+from .simulator import RUNTIME_DIR, SIMULATOR_LAYOUT, find_runtime
 from .snapshot import Digest, Snapshot, digest, folder_files
 from .timings import span
 
@@ -140,6 +142,9 @@ class SiteBuild:
         #: the inputs as the caller just read them (stepwise.build snapshots every
         #: input first): a full build takes their stamps and hashes from it
         self.known: Snapshot | None = None
+        #: where Jinja keeps compiled templates between builds (stepwise.build sets it
+        #: in the build cache); None: compiled in memory only
+        self.bytecode_cache: jinja2.BytecodeCache | None = None
         # what the last build read, to find edits; pages by source file
         self._content = Snapshot()
         self._templates = Snapshot()
@@ -152,9 +157,25 @@ class SiteBuild:
         self._uses: dict[str, set[str]] = {}  # layout template -> templates it reads
         self._md: Any = None
         self._env: jinja2.Environment | None = None
-        self._env_generation = 0
-        self._site_files: dict[str, bytes] = {}
+        #: counts the changes to templates: the site files are made again after one
+        self._templates_version = 0
+        #: the site files (tag pages, sitemap, 404...) as last made, by their
+        #: :attr:`_site_files_key`; a build restored from the build state has only
+        #: their digests (their bytes are in the output folder already)
+        self._site_files: dict[str, bytes] | None = {}
+        self._site_digests: dict[str, Digest] = {}
         self._site_files_key: object = None
+        #: pages whose heavy compile results (:data:`BODY_FIELDS`) are still pickled,
+        #: by source: sent so by a worker, or restored from the build state; set on
+        #: the page when it is rendered (:meth:`_materialize`)
+        self._bodies: dict[Path, bytes] = {}
+        #: pages restored from the build state (:meth:`restore`) and not compiled since:
+        #: their source is read again before they are compiled, their results are in
+        #: the state (``_body_source``) until they are rendered (``_materialized``)
+        self._restored: set[Path] = set()
+        self._materialized: set[Path] = set()
+        self._stored: set[str] = set()
+        self._body_source: Callable[[str], bytes | None] = lambda source: None
         self._facets: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._facets_version = 0
 
@@ -189,12 +210,15 @@ class SiteBuild:
             self._templates = Snapshot.take(self._template_files(), self.known)
             self._static = Snapshot.take(self._static_files(), self.known)
         self._uses, self._md, self._env = {}, None, None
-        self._site_files_key, self._facets = None, {}
+        self._templates_version += 1
+        self._site_files_key, self._facets, self._bodies = None, {}, {}
         urls = set(self._published_urls())
         jobs = worker_count(len(urls), self.jobs)
         if jobs > 1:
             pages, links, outputs, digests = build_in_parallel(self, sorted(urls), jobs,
                                                                errors)
+            if self.stage is None:  # kept in memory (serve): every page's, unpickled
+                self._materialize(pages)
             self._reads = Snapshot.take(self._read_paths(), self.known)
         else:
             pages, links = self._compile(urls, errors)
@@ -235,6 +259,93 @@ class SiteBuild:
         result.seconds = time.perf_counter() - started
         return result
 
+    def full_needed(self) -> str | None:
+        """Why the next :meth:`update` would be a full build (the reason, as its log
+        line names it), or None: after an error, a change of ``site.yaml`` or of a
+        theme's ``theme.yaml``, a template added or removed."""
+        if not self.ok or self.config is None:
+            return "after an error"
+        if self._config_changed():
+            return display_path(self.project.config)
+        change = self._templates.compare(self._template_files())[1]
+        if change.added or change.removed:
+            return display_path((change.added + change.removed)[0])
+        return None
+
+    def export_state(self) -> tuple[dict[str, Any], dict[str, bytes], set[str]]:
+        """What a later build process needs to :meth:`restore` this build and update
+        it (saved by :mod:`stepwise.state`).
+
+        Returns:
+            ``(index, bodies, removed)``: plain data (paths as text, no Path objects:
+            they unpickle slowly); the pickled :data:`BODY_FIELDS` of the pages
+            compiled since the state was restored (of every page, after a full
+            build), by source; the sources of the restored pages that are gone.
+        """
+        assert self.ok and self.config is not None
+        pages = []
+        bodies: dict[str, bytes] = {}
+        for path, page in self._pages.items():
+            record = {k: v for k, v in vars(page).items() if k not in _NOT_KEPT}
+            record["meta"] = {k: v for k, v in page.meta.items() if k != "steps"}
+            record["source"], record["rel"] = str(page.source), str(page.rel)
+            record["reads"] = [str(p) for p in page.reads]
+            record["assets"] = {out: str(p) for out, p in page.assets.items()}
+            pages.append(record)
+            if path not in self._restored:
+                body = self._bodies.get(path)
+                bodies[str(path)] = body if body is not None else body_blob(page)
+        index = {
+            "pages": pages,
+            "page_warnings": [(str(p), w) for p, w in self._page_warnings.items()],
+            "snapshots": {name: _snapshot_out(getattr(self, f"_{name}"))
+                          for name in _SNAPSHOTS},
+            "facets": self._facets, "facets_version": self._facets_version,
+            "templates_version": self._templates_version,
+            "site_files_key": self._site_files_key, "site_digests": self._site_digests,
+            "digests": self.digests,
+        }
+        return index, bodies, self._stored - {str(p) for p in self._pages}
+
+    def restore(self, index: dict[str, Any], body: Callable[[str], bytes | None]) -> None:
+        """Take up a build exported by :meth:`export_state` (by another process), as if
+        this one had made it: :meth:`update` then rebuilds what changed since. The
+        pages' sources are read again only for the pages compiled again, their
+        heavy results (``body(source)``) only for the pages rendered again.
+
+        Raises:
+            ErrorList: ``site.yaml`` cannot be read now (the caller builds in full).
+            KeyError, TypeError, ValueError: ``index`` is not what
+                :meth:`export_state` makes.
+        """
+        self.config = self._load_config()
+        for name in _SNAPSHOTS:
+            setattr(self, f"_{name}", _snapshot_in(index["snapshots"][name]))
+        self._pages, self._tokens, self._bodies = {}, {}, {}
+        for record in index["pages"]:
+            page = Page.__new__(Page)
+            vars(page).update(record)
+            page.source, page.rel = Path(record["source"]), PurePosixPath(record["rel"])
+            page.reads = {Path(p) for p in record["reads"]}
+            page.assets = {out: Path(p) for out, p in record["assets"].items()}
+            page.source_file = UnreadSource(page.source, page.shown)
+            page.html = page.lead_html = ""
+            page.trace, page.external = None, []
+            self._pages[page.source] = page
+        self._restored = set(self._pages)
+        self._stored = {str(p) for p in self._pages}
+        self._body_source = body
+        self._page_warnings = {Path(p): w for p, w in index["page_warnings"]}
+        self._facets = index["facets"]
+        self._facets_version = index["facets_version"]
+        self._templates_version = index["templates_version"]
+        self._site_files_key = index["site_files_key"]
+        self._site_files, self._site_digests = None, index["site_digests"]
+        self.digests, self.outputs = index["digests"], {}
+        self._uses, self._md, self._env = {}, None, None
+        self.warnings = []
+        self.ok = True
+
     @property
     def pages(self) -> list[Page]:
         """The published pages, by URL."""
@@ -260,9 +371,12 @@ class SiteBuild:
         return config
 
     def _config_files(self) -> list[Path]:
-        """``site.yaml`` and the themes' ``theme.yaml``: a change to any is a full build."""
+        """``site.yaml``, the themes' ``theme.yaml`` and the simulator runtime's
+        ``package.json`` (``npm ci`` installed another Pyodide): a change to any is a
+        full build."""
         config = [self.project.config] if self.project.config.is_file() else []
-        return config + self.project.theme_files
+        runtime = self.project.root / RUNTIME_DIR / "package.json"
+        return config + self.project.theme_files + ([runtime] if runtime.is_file() else [])
 
     def _template_files(self) -> list[Path]:
         return [p for folder in self.project.template_dirs for p in folder_files(folder)]
@@ -276,6 +390,9 @@ class SiteBuild:
         self._page_warnings[path] = warnings
         self._pages.pop(path, None)
         self._tokens.pop(path, None)
+        self._bodies.pop(path, None)
+        self._restored.discard(path)
+        self._materialized.discard(path)
         if page is not None:
             self._pages[path] = page
         return errors
@@ -301,6 +418,10 @@ class SiteBuild:
         Raises:
             ErrorList: with ``errors`` and every problem found here.
         """
+        if self._restored:
+            restored = {p.url: path for path, p in self._pages.items() if path in self._restored}
+            for url in compile_urls & set(restored):
+                self._load(restored[url])
         pages, links, warnings = self._compile_setup()
         md = self._markdown()
         with span("parse"):
@@ -312,7 +433,7 @@ class SiteBuild:
         with span("compile"):
             self._compile_pages(pages, links, compile_urls, errors, warnings)
         with span("compile_finish"):
-            self._compile_finish(pages, links, compile_urls, errors, warnings)
+            self._compile_finish(pages, links, compile_urls, errors)
         return pages, links
 
     def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]:
@@ -331,11 +452,15 @@ class SiteBuild:
             target = by_url.get(url)
             if target is not None:
                 assert self.config is not None
-                PageCompiler(target, md, links, errors, warnings, self.config.strings).compile(
+                found: list[BuildError] = []
+                self._bodies.pop(target.source, None)  # replaced by what this makes
+                PageCompiler(target, md, links, errors, found, self.config.strings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
+                target.warnings = found
+                warnings.extend(found)
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
-                        errors: list[BuildError], warnings: list[BuildError]) -> None:
+                        errors: list[BuildError]) -> None:
         """The checks over the whole site, and the facets kept for rebuilds.
 
         Raises:
@@ -356,6 +481,11 @@ class SiteBuild:
                     self._facets[url] = facets
                     self._facets_version += 1
         errors.extend(check_menu(self.config, links))
+        # every page's warnings, also those of the pages not compiled now: as a full
+        # build reports them
+        warnings = [w for path in sorted(self._page_warnings)
+                    for w in self._page_warnings[path]]
+        warnings += [w for page in pages for w in page.warnings]
         warnings.extend(config_warnings(self.config))
         simulators = [p for p in pages if p.layout == SIMULATOR_LAYOUT]
         if simulators:
@@ -387,10 +517,9 @@ class SiteBuild:
     def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer:
         assert self.config is not None
         if self._env is None:
-            self._env_generation += 1
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
-            self._env = create_environment(self.project.template_dirs)
+            self._env = create_environment(self.project.template_dirs, self.bytecode_cache)
         return SiteRenderer(self.project, self.config, pages, links, self._env)
 
     @staticmethod
@@ -425,6 +554,7 @@ class SiteBuild:
         Raises:
             ErrorList: a template failed.
         """
+        self._materialize(p for p in pages if p.url in render_urls)
         renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
         with span("render"):
@@ -470,12 +600,13 @@ class SiteBuild:
                                               display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
-        key = (self._env_generation, self._facets_version)
+        key = (self._templates_version, self._facets_version)
         try:
             if key != self._site_files_key:
                 self._site_files = renderer.site_files()
+                self._site_digests = {path: (digest(data), len(data))
+                                      for path, data in self._site_files.items()}
                 self._site_files_key = key
-            extra.update(self._site_files)
         except BuildError as err:
             errors.append(err)
         if errors:
@@ -483,7 +614,26 @@ class SiteBuild:
         for path, data in extra.items():
             outputs[path] = data
             every[path] = (digest(data), len(data))
+        outputs.update(self._site_files or {})
+        every.update(self._site_digests)
         return outputs, every
+
+    def _materialize(self, pages: Iterable[Page]) -> None:
+        """Set the pickled compile results (:attr:`_bodies`, or the build state's) of
+        ``pages`` on them."""
+        for page in pages:
+            body = self._bodies.pop(page.source, None)
+            if body is None and page.source in self._restored \
+                    and page.source not in self._materialized:
+                body = self._body_source(str(page.source))
+                if body is None:
+                    raise ErrorList([BuildError("the build state lacks this page's "
+                                                "results; build with --no-cache",
+                                                page.shown)])
+                self._materialized.add(page.source)
+            if body is not None:
+                for name, value in zip(BODY_FIELDS, pickle.loads(body), strict=True):
+                    setattr(page, name, value)
 
     def _markdown(self) -> Any:
         assert self.config is not None
@@ -525,6 +675,7 @@ class SiteBuild:
         changed_templates = {self.project.template_name(p) for p in template_change.modified}
         if changed_templates:
             self._env = None
+            self._templates_version += 1
         self._static, static_change = self._static.compare(self._static_files())
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
@@ -538,6 +689,8 @@ class SiteBuild:
             self._pages.pop(path, None)
             self._tokens.pop(path, None)
             self._page_warnings.pop(path, None)
+            self._bodies.pop(path, None)
+            self._restored.discard(path)
         for path in touched:
             errors.extend(self._load(path))
         if errors:
@@ -593,7 +746,7 @@ class SiteBuild:
         simulators_after = {m: p.url for m, p in simulator_pages(list(after.values())).items()}
         if simulators_before != simulators_after:
             # every lesson's "explore from here" links point at it
-            render_urls |= {u for u, p in after.items() if p.trace is not None}
+            render_urls |= {u for u, p in after.items() if p.steps is not None}
         render_urls &= set(after)
 
         outputs, digests = self._render(pages, links, render_urls)
@@ -643,6 +796,22 @@ class SiteBuild:
             todo.extend(n for n in jinja2.meta.find_referenced_templates(ast) if n)
         self._uses[layout] = seen
         return seen
+
+
+#: the snapshots of what a build read, by attribute name less its underscore
+_SNAPSHOTS = ("content", "templates", "static", "config_snap", "reads")
+#: what the build state does not keep of a page: its source (read again when the page
+#: is compiled again) and its heavy results (kept pickled on their own)
+_NOT_KEPT = frozenset({"source_file", *BODY_FIELDS})
+
+
+def _snapshot_out(snapshot: Snapshot) -> tuple[int, dict[str, tuple[int, int, str]]]:
+    return snapshot.taken_ns, {str(p): e for p, e in snapshot.files.items()}
+
+
+def _snapshot_in(data: tuple[int, dict[str, tuple[int, int, str]]]) -> Snapshot:
+    taken_ns, files = data
+    return Snapshot({Path(p): e for p, e in files.items()}, taken_ns)
 
 
 def config_warnings(config: SiteConfig) -> list[BuildError]:
