@@ -234,11 +234,9 @@ def _restored(build: SiteBuild, state: BuildState, out: Path) -> bool:
             return False
         try:
             if any(os.stat(os.path.join(out, name)).st_size != size
-                   for name, (_hash, size) in build.digests.items()) \
-                    or not all(os.path.isfile(os.path.join(out, "static", name))
-                               for name in build.project.static_files()):
+                   for name, size in build.output_sizes().items()):
                 return False
-        except OSError:
+        except (OSError, ValueError):
             return False
     return build.full_needed() is None
 

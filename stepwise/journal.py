@@ -151,7 +151,10 @@ class InPlaceUpdate:
                 if old and os.path.lexists(kept):
                     if kind == "folder" and os.path.lexists(target):
                         _delete(target)
-                    os.rename(kept, target)  # over the new file, if it is there
+                    if os.path.lexists(target) and os.path.samefile(kept, target):
+                        os.unlink(kept)  # linked, not replaced yet (rename would keep both)
+                    else:
+                        os.rename(kept, target)  # over the new file, if it is there
                 elif not old:
                     _delete(target)  # it did not exist before
                 _delete(self._path(rel, f".new-{self.token}"))

@@ -272,6 +272,15 @@ class SiteBuild:
             return display_path((change.added + change.removed)[0])
         return None
 
+    def output_sizes(self) -> dict[str, int]:
+        """Every file the last build put in the output folder, with its size in bytes:
+        the generated ones and the static files (the winning copy of each)."""
+        sizes = {name: size for name, (_hash, size) in self.digests.items()}
+        winners: dict[str, int] = {}
+        for path, (_mtime, size, _hash) in self._static.files.items():
+            winners.setdefault(f"static/{self.project.static_name(path)}", size)
+        return {**winners, **sizes}
+
     def export_state(self) -> tuple[dict[str, Any], dict[str, bytes], set[str]]:
         """What a later build process needs to :meth:`restore` this build and update
         it (saved by :mod:`stepwise.state`).
