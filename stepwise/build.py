@@ -360,10 +360,11 @@ def outputs_id(digests: Mapping[str, Digest], static: Path | list[Path],
         digest.update(f"{name}\0{digests[name][0]}\0".encode())
     folders = [static] if isinstance(static, Path) else static
     for i, folder in enumerate(folders):
+        prefix = os.path.join(folder, "")
         for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):
-            if path.is_relative_to(folder):
-                digest.update(f"{i}:".encode() + path.relative_to(folder).as_posix().encode()
-                              + b"\0" + content_hash.encode())
+            if path.startswith(prefix):
+                inside = Path(path[len(prefix):]).as_posix()
+                digest.update(f"{i}:{inside}\0{content_hash}".encode())
     return digest.hexdigest()
 
 

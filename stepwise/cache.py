@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .simulator import RUNTIME_DIR
-from .snapshot import Snapshot, folder_files
+from .snapshot import Snapshot, folder_names
 
 if TYPE_CHECKING:
     from .project import Project
@@ -44,16 +44,18 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def inputs(project: Project) -> list[Path]:
+def inputs(project: Project) -> list[str]:
     """Every file a build of ``project`` reads (captures included: they live in
     content/; the theme's files included: a theme upgraded in place changes them), and
-    the simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
+    the simulator's runtime by its package.json (installed, upgraded or removed by
+    npm); paths as text (see :class:`Snapshot`)."""
     config = project.config
     runtime = project.root / RUNTIME_DIR / "package.json"
-    files = ([config] if config.is_file() else []) + folder_files(project.content)
+    files = ([str(config)] if config.is_file() else []) + folder_names(project.content)
     for folder in project.template_dirs + project.static_dirs:
-        files += folder_files(folder)
-    return files + project.theme_files + ([runtime] if runtime.is_file() else [])
+        files += folder_names(folder)
+    return files + [str(p) for p in project.theme_files] + (
+        [str(runtime)] if runtime.is_file() else [])
 
 
 @dataclass
@@ -102,7 +104,7 @@ def scan(project: Project, out: Path, key: str) -> tuple[CacheEntry | None, Snap
     """
     try:
         raw = json.loads(_path(project.root, key).read_text(encoding="utf-8"))
-        snap = Snapshot(files={Path(p): (int(v[0]), int(v[1]), str(v[2]))
+        snap = Snapshot(files={p: (int(v[0]), int(v[1]), str(v[2]))
                                for p, v in raw["files"].items()},
                         taken_ns=int(raw["taken_ns"]))
         entry = CacheEntry(raw["key"], raw["code"], raw["output_id"], raw["summary"], snap)
@@ -126,7 +128,7 @@ def save(project: Project, key: str, out_id: str, summary: dict[str, object],
     """Record a successful build (best effort: a read-only project just has no cache)."""
     data = {"key": key, "code": code_version(), "output_id": out_id, "summary": summary,
             "taken_ns": snapshot.taken_ns,
-            "files": {str(p): list(v) for p, v in snapshot.files.items()}}
+            "files": snapshot.files}
     try:
         folder = project.root / CACHE_DIR
         folder.mkdir(exist_ok=True)

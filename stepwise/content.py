@@ -107,6 +107,17 @@ class Page:
             return spelling(self.rel.stem)
         return spelling(self.rel.parent.name) if self.rel.parent.parts else "home"
 
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys a reference can match this page by: its slug, and the
+        :func:`name_key` of its file name and of its title (both fixed once loaded)."""
+        return frozenset({self.slug, name_key(self.name), name_key(self.title)})
+
+    @functools.cached_property
+    def path_keys(self) -> tuple[str, ...]:
+        """The :func:`name_key` of each folder and name of :attr:`refpath`."""
+        return tuple(name_key(s) for s in self.refpath.split("/")) if self.refpath else ()
+
     @property
     def seed(self) -> str:
         """What a simulation's ISNs and ports not given are derived from: the page's
@@ -241,6 +252,12 @@ def page_files(content_dir: Path) -> list[Path]:
     """Every page source under ``content_dir``: ``*.md`` and ``*.markdown`` (any case),
     sorted, hidden ones skipped. Symlinked folders are listed too, so that the loader
     can refuse them with a message instead of skipping them unseen."""
+    return [Path(p) for p in page_names(content_dir)]
+
+
+def page_names(content_dir: Path) -> list[str]:
+    """:func:`page_files` as text (a scan compares them without making ``Path``
+    objects)."""
     found: list[str] = []
     # os.walk, not Path.rglob: this runs on every rebuild while serving
     for folder, dirs, files in os.walk(content_dir):
@@ -249,7 +266,7 @@ def page_files(content_dir: Path) -> list[Path]:
                      if os.path.islink(os.path.join(folder, d)))
         found.extend(os.path.join(folder, f) for f in files
                      if f.lower().endswith(PAGE_SUFFIXES) and not f.startswith("."))
-    return [Path(p) for p in sorted(found)]
+    return sorted(found)
 
 
 def load_page_file(

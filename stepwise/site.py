@@ -41,7 +41,7 @@ import jinja2.meta
 
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
-from .content import Page, check_collisions, load_page_file, page_files
+from .content import Page, check_collisions, load_page_file, page_files, page_names
 from .errors import BuildError, ErrorList, OutputError, display_path
 from .frontmatter import UnreadSource
 from .layout import SiteRenderer, simulator_pages
@@ -152,6 +152,8 @@ class SiteBuild:
         self._config_snap = Snapshot()
         self._reads = Snapshot()  # files pages read besides their source (captures)
         self._pages: dict[Path, Page] = {}
+        self._loads = 0  # pages loaded so far: :attr:`pages` is sorted again after one
+        self._sorted: tuple[object, list[Page]] | None = None
         self._tokens: dict[Path, list[Any]] = {}
         self._page_warnings: dict[Path, list[BuildError]] = {}
         self._uses: dict[str, set[str]] = {}  # layout template -> templates it reads
@@ -196,6 +198,7 @@ class SiteBuild:
         self.config = self._load_config()
         self._config_snap = Snapshot.take(self._config_files(), self.known)
         self._pages, self._tokens, self._page_warnings = {}, {}, {}
+        self._loads += 1
         errors: list[BuildError] = []
         if not self.project.content.is_dir():
             raise ErrorList([BuildError("content folder not found",
@@ -231,7 +234,7 @@ class SiteBuild:
             full=True, rendered=sorted(self._published_urls()),
             changed=sorted(p for p, d in digests.items() if old.get(p) != d),
             removed=sorted(set(old) - set(digests)),
-            static_changed=sorted(self._static_names(self._static.files)),
+            static_changed=sorted(self._static_names(map(Path, self._static.files))),
             pages=len(self._published_urls()),
             seconds=time.perf_counter() - started, inputs=[],
         )
@@ -267,7 +270,7 @@ class SiteBuild:
             return "after an error"
         if self._config_changed():
             return display_path(self.project.config)
-        change = self._templates.compare(self._template_files())[1]
+        change = self._templates.compare(self._template_files(), self.known)[1]
         if change.added or change.removed:
             return display_path((change.added + change.removed)[0])
         return None
@@ -278,7 +281,7 @@ class SiteBuild:
         sizes = {name: size for name, (_hash, size) in self.digests.items()}
         winners: dict[str, int] = {}
         for path, (_mtime, size, _hash) in self._static.files.items():
-            winners.setdefault(f"static/{self.project.static_name(path)}", size)
+            winners.setdefault(f"static/{self.project.static_name(Path(path))}", size)
         return {**winners, **sizes}
 
     def export_state(self) -> tuple[dict[str, Any], dict[str, bytes], set[str]]:
@@ -331,6 +334,7 @@ class SiteBuild:
         for name in _SNAPSHOTS:
             setattr(self, f"_{name}", _snapshot_in(index["snapshots"][name]))
         self._pages, self._tokens, self._bodies = {}, {}, {}
+        self._loads += 1
         for record in index["pages"]:
             page = Page.__new__(Page)
             vars(page).update(record)
@@ -357,9 +361,13 @@ class SiteBuild:
 
     @property
     def pages(self) -> list[Page]:
-        """The published pages, by URL."""
-        return sorted((p for p in self._pages.values() if self.drafts or not p.draft),
-                      key=lambda p: p.url)
+        """The published pages, by URL (a new list; sorted again only after a page
+        was loaded or removed)."""
+        key = (len(self._pages), self._loads)
+        if self._sorted is None or self._sorted[0] != key:
+            self._sorted = (key, sorted((p for p in self._pages.values()
+                                         if self.drafts or not p.draft), key=lambda p: p.url))
+        return list(self._sorted[1])
 
     # -- stages ---------------------------------------------------------------------
 
@@ -398,6 +406,7 @@ class SiteBuild:
         page, errors, warnings = load_page_file(path, self.project.content)
         self._page_warnings[path] = warnings
         self._pages.pop(path, None)
+        self._loads += 1
         self._tokens.pop(path, None)
         self._bodies.pop(path, None)
         self._restored.discard(path)
@@ -418,7 +427,7 @@ class SiteBuild:
         return sorted({self.project.static_name(p) for p in paths})
 
     def _config_changed(self) -> bool:
-        return bool(self._config_snap.compare(self._config_files())[1])
+        return bool(self._config_snap.compare(self._config_files(), self.known)[1])
 
     def _compile(self, compile_urls: set[str], errors: list[BuildError]
                  ) -> tuple[list[Page], LinkIndex]:
@@ -673,8 +682,9 @@ class SiteBuild:
         # 1. what changed on disk
         errors: list[BuildError] = []
         self._content, content_change = self._content.compare(
-            page_files(content) if content.is_dir() else [])
-        templates, template_change = self._templates.compare(self._template_files())
+            page_names(content) if content.is_dir() else [], self.known)
+        templates, template_change = self._templates.compare(self._template_files(),
+                                                             self.known)
         if template_change.added or template_change.removed:
             result = self.full()  # the set of layouts changed: every page's check
             result.inputs = [display_path(p) for p in template_change.added
@@ -685,7 +695,7 @@ class SiteBuild:
         if changed_templates:
             self._env = None
             self._templates_version += 1
-        self._static, static_change = self._static.compare(self._static_files())
+        self._static, static_change = self._static.compare(self._static_files(), self.known)
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
         touched, removed_paths = content_change.touched, content_change.removed
@@ -696,6 +706,7 @@ class SiteBuild:
                          for k in page_keys(self._pages[p])}
         for path in removed_paths:
             self._pages.pop(path, None)
+            self._loads += 1
             self._tokens.pop(path, None)
             self._page_warnings.pop(path, None)
             self._bodies.pop(path, None)
@@ -705,7 +716,7 @@ class SiteBuild:
         if errors:
             raise ErrorList(errors)
         after = {p.url: p for p in self.pages}
-        self._reads, read_change = self._reads.compare(self._read_paths())
+        self._reads, read_change = self._reads.compare(self._read_paths(), self.known)
         changed_reads = set(read_change.touched + read_change.removed)
 
         # 3. which pages read what changed
@@ -815,12 +826,12 @@ _NOT_KEPT = frozenset({"source_file", *BODY_FIELDS})
 
 
 def _snapshot_out(snapshot: Snapshot) -> tuple[int, dict[str, tuple[int, int, str]]]:
-    return snapshot.taken_ns, {str(p): e for p, e in snapshot.files.items()}
+    return snapshot.taken_ns, snapshot.files
 
 
 def _snapshot_in(data: tuple[int, dict[str, tuple[int, int, str]]]) -> Snapshot:
     taken_ns, files = data
-    return Snapshot({Path(p): e for p, e in files.items()}, taken_ns)
+    return Snapshot(files, taken_ns)
 
 
 def config_warnings(config: SiteConfig) -> list[BuildError]:

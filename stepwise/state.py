@@ -29,11 +29,11 @@ by branch).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import pickle
 import sqlite3
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,9 @@ def state_path(root: Path, key: str) -> Path:
 
 
 def library_versions() -> str:
-    """The versions of :data:`LIBRARIES`, as this process imported them."""
-    return " ".join(f"{name}={getattr(sys.modules.get(name), '__version__', '?')}"
+    """The versions of :data:`LIBRARIES` (each imported if it was not yet: their
+    packages' own modules are small)."""
+    return " ".join(f"{name}={getattr(importlib.import_module(name), '__version__', '?')}"
                     for name in LIBRARIES)
 
 
