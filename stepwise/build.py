@@ -195,15 +195,16 @@ def build_site(
         # folder, a build with search must not find "its" output up to date (it lacks
         # the index)
         with span("outputs_id"):
-            out_id = outputs_id(build.digests, project.static_dirs, read_before, options)
+            out_id = outputs_id(build.digests, options)
 
         def save_state() -> None:  # while Pagefind indexes, if it does
             if cache:
                 _save_state(build, key, out_id)
 
         with span("commit"):
+            # the static files are among the outputs, under their published names
             count = stage.commit(
-                build.outputs, project.static_dirs,
+                build.outputs, None,
                 before_swap=(lambda tmp: indexed.append(index_site(tmp, meanwhile=save_state)))
                 if search else None, output_id=out_id, names=build.digests.keys())
     except BuildError as err:
@@ -238,6 +239,7 @@ def _restored(build: SiteBuild, state: BuildState, out: Path) -> bool:
                 return False
         except (OSError, ValueError):
             return False
+        build.reuse_output(out)
     return build.full_needed() is None
 
 
@@ -260,28 +262,18 @@ def _update(build: SiteBuild, out: Path, key: str, options: str, search: bool,
         return None
     if search:
         check_pages(build.pages)
-    static = project.static_files()
+    # the static files are among the outputs, under their published names
     files: dict[str, bytes | Path] = {rel: build.outputs[rel] for rel in result.changed}
-    removed = list(result.removed)
-    for name in result.static_changed + result.static_removed:
-        if name in static:
-            files[f"static/{name}"] = static[name]
-        else:
-            removed.append(f"static/{name}")
     try:
         check_output_dir(out, [project.root, project.content, project.templates,
                                project.static, *project.template_dirs,
                                *project.static_dirs, project.root / CACHE_DIR])
-        check_paths([*build.digests, *(f"static/{n}" for n in static)])
-        clash = next((n for n in static if f"static/{n}" in build.digests), None)
-        if clash is not None:
-            raise OutputError(f"static file would overwrite the generated file static/{clash}; "
-                              "rename it", display_path(static[clash]))
+        check_paths(list(build.digests))
     except OutputError as err:
         raise ErrorList([err]) from None
     read_before = build.known
     assert read_before is not None
-    out_id = outputs_id(build.digests, project.static_dirs, read_before, options)
+    out_id = outputs_id(build.digests, options)
     files[MARKER] = marker_text(out_id).encode()
     indexed: list[SearchIndex] = []
     with span("write"):
@@ -293,7 +285,7 @@ def _update(build: SiteBuild, out: Path, key: str, options: str, search: bool,
             raise ErrorList([OutputError("another build is writing this folder; wait for "
                                          "it and build again", display_path(out))]) from None
         try:
-            update.apply(files, removed)
+            update.apply(files, result.removed)
             if search:
                 index, found = make_index(
                     out, meanwhile=lambda: _save_state(build, key, out_id, state))
@@ -310,7 +302,7 @@ def _update(build: SiteBuild, out: Path, key: str, options: str, search: bool,
         except BaseException:
             update.rollback()
             raise
-    done = BuildResult(len(build.pages), len(build.digests) + len(static),
+    done = BuildResult(len(build.pages), len(build.digests),
                        time.perf_counter() - started, out, [str(w) for w in build.warnings],
                        indexed[0].summary() if indexed else "", rendered=len(result.rendered))
     if not search:
@@ -349,22 +341,13 @@ def cache_key(project: Project, out: Path, **options: object) -> str:
     return entry_key(out, {"content": str(project.content.resolve()), **options})
 
 
-def outputs_id(digests: Mapping[str, Digest], static: Path | list[Path],
-               inputs_read: Snapshot, options: str = "") -> str:
-    """A deterministic id of one build's output: the hash of every generated file's
-    path and digest (:attr:`stepwise.site.SiteBuild.digests`) and of the static files
-    copied (by their path inside their static folder, the site's or a theme's, so the
-    id does not depend on where the project or the theme lives)."""
+def outputs_id(digests: Mapping[str, Digest], options: str = "") -> str:
+    """A deterministic id of one build's output: the hash of the options and of every
+    file's path and digest (:attr:`stepwise.site.SiteBuild.digests`; the static files
+    are among them, under their published names)."""
     digest = hashlib.blake2b(options.encode(), digest_size=16)
     for name in sorted(digests):
         digest.update(f"{name}\0{digests[name][0]}\0".encode())
-    folders = [static] if isinstance(static, Path) else static
-    for i, folder in enumerate(folders):
-        prefix = os.path.join(folder, "")
-        for path, (_mtime, _size, content_hash) in sorted(inputs_read.files.items()):
-            if path.startswith(prefix):
-                inside = Path(path[len(prefix):]).as_posix()
-                digest.update(f"{i}:{inside}\0{content_hash}".encode())
     return digest.hexdigest()
 
 

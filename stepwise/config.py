@@ -66,6 +66,9 @@ class SiteConfig:
         theme: the theme's name; ``themes``: it and the themes it extends, in lookup
             order (:func:`stepwise.theme.theme_chain`).
         markdown_html: allow raw HTML in Markdown (off by default: content is untrusted).
+        author: who writes the site (the feed's author; the site's title when empty).
+        feed: write feed.xml (``feed: false`` turns it off); ``feed_entries``: how many
+            pages it lists at most (``feed: {entries: 20}``).
     """
 
     path: Path
@@ -81,6 +84,11 @@ class SiteConfig:
     theme: str = DEFAULT
     themes: tuple[Theme, ...] = ()
     base_url_line: int | None = None
+    #: True when ``base_url`` came from the command line (``--base-url``), not the file
+    base_url_from_flag: bool = False
+    author: str = ""
+    feed: bool = True
+    feed_entries: int = 50
 
     @property
     def absolute_base(self) -> str | None:
@@ -92,7 +100,7 @@ class SiteConfig:
 
 _KNOWN_KEYS = {
     "title", "base_url", "language", "description", "menu", "footer", "copyright",
-    "strings", "markdown", "theme",
+    "strings", "markdown", "theme", "author", "feed",
 }
 
 
@@ -142,7 +150,7 @@ def load_config(root: Path) -> SiteConfig:
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         fail("'title' is required and must be a string", "title")
-    for key in ("language", "description", "copyright"):
+    for key in ("language", "description", "copyright", "author"):
         if key in data and not isinstance(data[key], str):
             fail(f"'{key}' must be a string", key)
     base_url = data.get("base_url")
@@ -177,6 +185,7 @@ def load_config(root: Path) -> SiteConfig:
             not isinstance(markdown.get("html", False), bool):
         fail("'markdown' must be a mapping like {html: false}", "markdown")
         markdown = {}
+    feed, feed_entries = _feed(data.get("feed", True), fail)
     menu = _entries(data.get("menu", []), doc, ("menu",), shown, problems)
     footer = _entries(data.get("footer", []), doc, ("footer",), shown, problems)
     if problems:
@@ -197,7 +206,28 @@ def load_config(root: Path) -> SiteConfig:
         theme=theme,
         themes=themes,
         base_url_line=doc.line_of(("base_url",)) if "base_url" in data else None,
+        author=str(data.get("author") or ""),
+        feed=feed,
+        feed_entries=feed_entries,
     )
+
+
+def _feed(value: object, fail: Any) -> tuple[bool, int]:
+    """``feed:`` as (write it, how many entries): true (the default), false, or a
+    mapping ``{entries: N}``."""
+    from .feed import DEFAULT_ENTRIES
+
+    if isinstance(value, bool):
+        return value, DEFAULT_ENTRIES
+    if isinstance(value, dict) and set(value) <= {"entries"}:
+        entries = value.get("entries", DEFAULT_ENTRIES)
+        if isinstance(entries, int) and not isinstance(entries, bool) and entries > 0:
+            return True, entries
+        fail("'feed.entries' must be a number of pages above 0, e.g. feed: {entries: 20}",
+             "feed", "entries")
+        return True, DEFAULT_ENTRIES
+    fail("'feed' must be true, false or a mapping like {entries: 20}", "feed")
+    return True, DEFAULT_ENTRIES
 
 
 def normalize_base_url(value: object) -> str | None:

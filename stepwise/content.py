@@ -9,6 +9,7 @@ folder's name for an ``_index.md``; ``home`` for the site's front page).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .dates import DATE_KEYS, PageDate, parse_date
 from .errors import BuildError, FrontmatterError, OutputError, display_path
 from .frontmatter import SourceFile, decode_source, split_source
 from .yamlsource import YamlDocument, quote_hint
@@ -39,7 +41,14 @@ KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {
     "simulation": dict,
     "steps": list,
     "strings": dict,
+    "date": (dt.date, str),
+    "updated": (dt.date, str),
+    "sort": str,
 }
+
+#: How a section's ``sort:`` lists its pages: by ``order`` (then title), newest
+#: ``date`` first, or by title.
+SORTS = ("order", "date", "title")
 
 
 @dataclass(eq=False)  # a page is itself: equality and hashing by identity
@@ -94,6 +103,13 @@ class Page:
     simulator: dict[str, Any] | None = None
     #: what compiling it found that does not stop the build
     warnings: list[BuildError] = field(default_factory=list)
+    #: ``date:`` and ``updated:``, read (None: not given, or wrong: reported)
+    date: PageDate | None = None
+    updated: PageDate | None = None
+    #: what rendering it wrote (its HTML, a lesson's card) and the static files it
+    #: names (``asset()``), as their sources name them: kept for rebuilds
+    outputs: tuple[str, ...] = ()
+    static_used: frozenset[str] = frozenset()
 
     @property
     def title(self) -> str:
@@ -157,6 +173,17 @@ class Page:
             return None
         parent = self.url.rstrip("/").rpartition("/")[0]
         return parent + "/" if parent else "/"
+
+    @property
+    def lastmod(self) -> PageDate | None:
+        """When the page last changed, as its author says: ``updated``, else ``date``."""
+        return self.updated or self.date
+
+    @property
+    def sort(self) -> str:
+        """How this section lists its pages (``sort:``; see :data:`SORTS`)."""
+        value = self.meta.get("sort")
+        return value if value in SORTS else "order"
 
     def line_of(self, *keypath: str | int) -> int | None:
         """1-based line of a frontmatter value in the file (see YamlDocument.line_of)."""
@@ -360,6 +387,20 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
         ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if key == "title" and ok and not str(value).strip():
             ok = False
+        if key in DATE_KEYS:
+            try:
+                setattr(page, key, parse_date(value, key))
+            except ValueError as err:
+                errors.append(FrontmatterError(str(err), page.shown, line))
+                page.invalid.add(key)
+            continue
+        if key == "sort" and ok and value not in SORTS:
+            errors.append(FrontmatterError(
+                f"'sort' must be one of {', '.join(SORTS)} (got '{value}'), e.g. 'sort: date' "
+                "(newest first)", page.shown, line))
+            page.invalid.add(key)
+            del meta[key]
+            continue
         if not ok:
             hint = quote_hint(page.source_file.yaml.scalar_text((key,)), key) \
                 if isinstance(value, bool) else ""
@@ -388,6 +429,15 @@ def _check_meta(page: Page, errors: list[BuildError]) -> list[BuildError]:
                     errors.append(FrontmatterError(
                         f"'{key}' must be a list of strings; item {i + 1} is "
                         f"{type(item).__name__}{hint}", page.shown, page.line_of(key, i)))
+    if page.date is not None and page.updated is not None and page.updated < page.date:
+        warnings.append(FrontmatterError(
+            f"'updated' ({page.updated.iso}) is before 'date' ({page.date.iso}); 'updated' "
+            "is when the page last changed, after it was published: swap them or fix one",
+            page.shown, page.line_of("updated")))
+    if "sort" in meta and not page.is_index:
+        warnings.append(FrontmatterError(
+            "'sort' orders the pages of a section: it belongs in the section's _index.md "
+            "and does nothing here", page.shown, page.source_file.yaml.key_line("sort")))
     return warnings
 
 
@@ -402,6 +452,7 @@ def _type_message(key: str, value: object) -> str:
         "simulation": "simulation: {model: tcp, ...}",
         "steps": "steps: [{title: ..., do: [...]}]",
         "strings": "strings: {player: {play: Play}}",
+        "sort": "sort: date",
     }
     expected = KNOWN_KEYS[key]
     name = expected.__name__ if isinstance(expected, type) else "value"

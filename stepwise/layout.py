@@ -3,16 +3,19 @@
 Links in the context are relative to the page being rendered (see
 :func:`stepwise.links.relative_url`); navigation comes from :class:`stepwise.nav.SiteTree`.
 Besides the pages, the renderer makes the files no page source stands for: 404.html,
-sitemap.xml, the highlight CSS and the tag pages (``/tags/`` and ``/tags/SLUG/``).
-404.html and sitemap.xml are made only when ``site.yaml`` says where the site is
-published (``base_url``): the 404 page is served at any address that is missing, so
-its links must be absolute, and a sitemap lists full URLs; neither ever gets a link
-that starts with a bare ``/`` the site may not be published under.
+sitemap.xml, feed.xml (:mod:`stepwise.feed`), the social cards (:mod:`stepwise.cards`)
+and the tag pages (``/tags/`` and ``/tags/SLUG/``).
+404.html, sitemap.xml, feed.xml and the cards are made only when ``site.yaml`` says
+where the site is published (``base_url``; an absolute one for all but the 404 page):
+the 404 page is served at any address that is missing, so its links must be absolute,
+and a sitemap, a feed and ``og:image`` need full URLs; none ever gets a link that
+starts with a bare ``/`` the site may not be published under. Static files are named
+by their content (:mod:`stepwise.assets`): ``asset()`` gives their published URLs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -20,11 +23,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .assets import Assets
+from .cards import Card, CardMaker
 from .config import MenuEntry, SiteConfig
 from .content import Page
+from .dates import PageDate, format_date
 from .errors import BuildError, LinkError, display_path
+from .feed import FEED_PATH, render_feed
 from .links import LinkIndex, relative_asset, relative_url
-from .markdown import directive_marker, highlight_css
+from .markdown import directive_marker
 from .nav import (
     NavLink,
     SiteTree,
@@ -50,12 +57,13 @@ from .simulator import (
     download_size,
     find_runtime,
     pack,
-    runtime_files,
 )
 from .trace import explore, model_of, scene_of
 
 HIGHLIGHT_CSS = "static/css/highlight.css"
 TAGS_URL = "/tags/"
+#: Layouts whose pages are articles to Open Graph (``og:type``) and to the feed.
+ARTICLE_LAYOUTS = ("lesson", "article", "lab")
 
 
 def simulator_pages(pages: list[Page]) -> dict[str, Page]:
@@ -90,8 +98,14 @@ class SiteRenderer:
     generated highlight CSS."""
 
     def __init__(self, project: Project, config: SiteConfig, pages: list[Page], links: LinkIndex,
-                 env: jinja2.Environment | None = None):
+                 env: jinja2.Environment | None = None, assets: Assets | None = None,
+                 cards: CardMaker | None = None):
         self.project, self.config, self.pages, self.links = project, config, pages, links
+        self.assets = assets if assets is not None else Assets()
+        #: the static files (as their sources name them) that ``asset()`` was asked
+        #: for since :meth:`page_files` began the page
+        self.static_used: set[str] = set()
+        self.cards = cards if cards is not None else CardMaker()
         self.tree = SiteTree(pages)
         self.env = env or create_environment(project.template_dirs)
         self._relative_urls: dict[tuple[str, str], str] = {}
@@ -104,34 +118,101 @@ class SiteRenderer:
             self.runtime, self.runtime_problem = find_runtime(project.root)
 
     def site_files(self) -> dict[str, bytes]:
-        """The files that are not pages: 404.html and sitemap.xml (with a ``base_url``:
-        an absolute one for the sitemap), the highlight CSS and the tag pages. They are
-        made again on every build.
+        """The files that are not pages: 404.html (with a ``base_url``), sitemap.xml,
+        feed.xml and the site's social card (with an absolute one) and the tag pages.
+        They are made again whenever what they show may have changed.
 
         Raises:
             TemplateError: a template fails to render.
             BuildError: a page's URL is under ``/tags/``, where the tag pages go.
         """
-        files = {HIGHLIGHT_CSS: highlight_css().encode("utf-8")}
+        files: dict[str, bytes] = {}
         if self.config.base_url is not None:
             files["404.html"] = self.render_special("404.html", "/404/").encode("utf-8")
         files.update(self.render_tag_pages())
         if self.config.absolute_base is not None:
             files["sitemap.xml"] = self.render_sitemap().encode("utf-8")
-        files.update(self.simulator_files())
+            if self.has_feed:
+                files[FEED_PATH] = self.render_feed()
+            card = self.site_card()
+            files[card.path] = self.cards.png(card)
         return dict(sorted(files.items()))
 
-    def simulator_files(self) -> dict[str, bytes]:
-        """The Pyodide runtime and each simulator's packed Python, when a page is a
-        simulator and the runtime is installed (see :mod:`stepwise.simulator`)."""
-        if self.runtime is None:
-            return {}
-        files = runtime_files(self.runtime)
-        for page in self.simulators.values():
-            bundle = self.bundle(page)
-            if bundle is not None:
-                files[bundle_path(bundle)] = bundle
+    def page_files(self, page: Page) -> dict[str, bytes]:
+        """What rendering ``page`` writes: its HTML, and a lesson's social card; and in
+        :attr:`static_used`, the static files it names."""
+        self.static_used = set()
+        files = {page.output_path: self.render_page(page).encode("utf-8")}
+        card = self.page_card(page)
+        if card is not None:
+            files[card.path] = self.cards.png(card)
         return files
+
+    def page_outputs(self, page: Page) -> list[str]:
+        """The paths :meth:`page_files` writes (known without rendering)."""
+        card = self.page_card(page)
+        return [page.output_path] + ([card.path] if card is not None else [])
+
+    def page_card(self, page: Page) -> Card | None:
+        """A lesson's social card (None for other pages, and without an absolute
+        ``base_url``: ``og:image`` could not name it)."""
+        if page.trace is None or self.config.absolute_base is None:
+            return None
+        words: dict[str, str] = _merge_strings(self.config.strings,
+                                               page.meta.get("strings")).get("player", {})
+        return self.cards.lesson(self.config.title, page.title, page.refpath or page.slug,
+                                 page.trace, words)
+
+    def site_card(self) -> Card:
+        """The card of every page that has none of its own: the site's title and
+        description."""
+        return Card(self.config.title, self.config.description, "site")
+
+    @property
+    def has_feed(self) -> bool:
+        """Whether the site has feed.xml: an absolute ``base_url``, and no ``feed: false``."""
+        return self.config.absolute_base is not None and self.config.feed
+
+    def render_feed(self) -> bytes:
+        """feed.xml (see :mod:`stepwise.feed`; :attr:`has_feed` must be true)."""
+        base = self.config.absolute_base
+        assert base is not None
+        return render_feed(self.config, [p for p in self.pages if p.layout in ARTICLE_LAYOUTS
+                                         and not p.draft], base)
+
+    def social(self, url: str, page: Page | None) -> dict[str, Any]:
+        """What partials/social.html writes (Open Graph and X/Twitter tags): ``type``
+        (``article`` for lessons, articles and labs, else ``website``), ``description``
+        (the page's, else the site's), and with an absolute ``base_url`` the page's
+        ``url`` and its card's ``image`` (a lesson's own, else the site's); the
+        page's ``published`` and ``modified`` dates and ``tags``."""
+        base = self.config.absolute_base
+        article = page is not None and page.layout in ARTICLE_LAYOUTS
+        info: dict[str, Any] = {
+            "type": "article" if article else "website",
+            "description": (page.description if page is not None else "")
+            or self.config.description,
+            "url": base + url.lstrip("/") if base else None,
+            "image": None, "image_alt": "",
+            "published": page.date.iso if article and page and page.date else None,
+            "modified": page.updated.iso if article and page and page.updated else None,
+            "tags": page_tags(page) if article and page is not None else [],
+        }
+        if base:
+            card = (self.page_card(page) if page is not None else None) or self.site_card()
+            info["image"] = base + card.path
+            info["image_alt"] = (f"{card.title}: {card.caption}" if card.caption
+                                 else f"{card.site}: {card.title}" if card.title else card.site)
+        return info
+
+    def dates(self, page: Page, i18n: StringGroups) -> dict[str, dict[str, str] | None]:
+        """A page's ``date`` and ``updated`` as templates show them (None when not
+        given): ``iso`` (for ``<time datetime>``) and ``text`` (in the site's words,
+        ``strings: dates:``)."""
+        words = i18n.get("dates")
+        return {key: {"iso": value.iso, "text": format_date(value, words)}
+                if value is not None else None
+                for key, value in (("date", page.date), ("updated", page.updated))}
 
     @staticmethod
     def bundle(page: Page) -> bytes | None:
@@ -197,6 +278,8 @@ class SiteRenderer:
             return href_url(target.url, anchor)
 
         def asset(path: str) -> str:
+            self.static_used.add(path.lstrip("/"))
+            path = self.assets.published(path)
             return base + path.lstrip("/") if absolute else relative_asset(url, path)
 
         i18n = _merge_strings(self.config.strings, strings)
@@ -210,6 +293,8 @@ class SiteRenderer:
             "href_url": href_url,
             "site_root": asset(""),
             "canonical_url": base + url.lstrip("/") if base else None,
+            "feed_url": asset(FEED_PATH) if self.has_feed else None,
+            "social": self.social(url, None),
             "home": self.tree.by_url["/"],
             "menu": [self.menu_link(e, href, current) for e in self.config.menu],
             "footer": [self.menu_link(e, href, current) for e in self.config.footer],
@@ -254,6 +339,8 @@ class SiteRenderer:
             "explore": self.explore_links(page, href),
             "simulator": self.simulator_context(page, context["asset"])
             if page.layout == SIMULATOR_LAYOUT and page.simulator is not None else None,
+            "dates": self.dates(page, context["i18n"]),
+            "social": self.social(page.url, page),
         })
         before_html, after_html = _split_at_player(page.html)
         context["content_before"], context["content_after"] = (Markup(before_html),
@@ -275,9 +362,9 @@ class SiteRenderer:
                        children=[], backlinks=[], related=[], labs=[], label="", tags=[],
                        trace=None, scene=None, explore=[], simulator=None, prev_page=None,
                        next_page=None, toc=[],
-                       searchable=False, search_section="",
+                       searchable=False, search_section="", dates={},
                        # it stands for no address of its own (/404/ does not exist)
-                       canonical_url=None)
+                       canonical_url=None, social=None)
         template = load_template(self.env, name, self.project.template_dirs)
         return render_template(template, context, self.project.template_dirs, name)
 
@@ -342,13 +429,17 @@ class SiteRenderer:
         base = self.config.absolute_base
         assert base is not None
         tags = self.tree.tags()
-        generated = {TAGS_URL, *(f"{TAGS_URL}{slug}/" for slug in tags)} if tags else set()
-        urls = sorted({p.url for p in self.pages} | generated)
+        lastmod: dict[str, PageDate | None] = {p.url: p.lastmod for p in self.pages}
+        if tags:
+            # a tag page changes when one of its pages does
+            lastmod[TAGS_URL] = _newest(p.lastmod for _, pages in tags.values() for p in pages)
+            for slug, (_label, pages) in tags.items():
+                lastmod[f"{TAGS_URL}{slug}/"] = _newest(p.lastmod for p in pages)
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        for url in urls:
-            lines.append(f"  <url><loc>{escape(base + url.lstrip('/'))}"
-                         "</loc></url>")
+        for url, date in sorted(lastmod.items()):
+            when = f"<lastmod>{date.iso}</lastmod>" if date is not None else ""
+            lines.append(f"  <url><loc>{escape(base + url.lstrip('/'))}</loc>{when}</url>")
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
@@ -379,6 +470,9 @@ class SiteRenderer:
             meta["minutes"] = reading_minutes(page)
         if page.steps is not None:
             meta["steps"] = page.steps
+        if page.date is not None:
+            words = self.config.strings.get("dates")
+            meta["date"] = {"iso": page.date.iso, "text": format_date(page.date, words)}
         return NavLink(page.title, href(page), description=page.description, meta=meta)
 
     def resolved_list(self, page: Page, key: str, href: Callable[..., str]) -> list[NavLink]:
@@ -401,6 +495,12 @@ class SiteRenderer:
 
 
 _HIGHLIGHTED = '<pre class="highlight">'
+
+
+def _newest(dates: Iterable[PageDate | None]) -> PageDate | None:
+    """The latest of ``dates`` (None when none is given)."""
+    known = [d for d in dates if d is not None]
+    return max(known, key=lambda d: d.instant) if known else None
 
 
 def _merge_strings(site: dict[str, dict[str, str]], page: Any) -> StringGroups:

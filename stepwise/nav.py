@@ -55,8 +55,9 @@ class SiteTree:
             parent = page.section_url
             if parent is not None:
                 self._children.setdefault(parent, []).append(page)
-        for kids in self._children.values():
-            kids.sort(key=Page.sort_key)
+        for parent, kids in self._children.items():
+            section = self.by_url.get(parent)
+            kids.sort(key=listing_order(section.sort if section is not None else "order"))
         self._tags: dict[str, tuple[str, list[Page]]] | None = None
         self._linked_from: dict[str, list[Page]] = {}
         for page in self.pages:
@@ -64,7 +65,8 @@ class SiteTree:
                 self._linked_from.setdefault(url, []).append(page)
 
     def children(self, section: Page) -> list[Page]:
-        """Direct children of a section (its pages and sub-sections), by order then title."""
+        """Direct children of a section (its pages and sub-sections), in the order its
+        ``sort:`` asks for (:func:`listing_order`)."""
         return list(self._children.get(section.url, []))
 
     def tutorial_of(self, page: Page) -> Page | None:
@@ -162,6 +164,18 @@ class SiteTree:
         for _label, pages in found.values():
             pages.sort(key=lambda p: (p.title.casefold(), p.url))
         return dict(sorted(found.items()))
+
+
+def listing_order(sort: str) -> Callable[[Page], tuple[object, ...]]:
+    """The sort key of a section's pages for its ``sort:`` (listing, sidebar,
+    previous/next): ``order`` (then title), ``date`` (newest first; pages without a
+    date after the dated ones, by order), ``title``; the URL last, for stability."""
+    if sort == "date":
+        return lambda p: ((0, -p.date.instant.timestamp()) if p.date is not None
+                          else (1, 0.0), *p.sort_key())
+    if sort == "title":
+        return lambda p: (p.title.casefold(), p.url)
+    return Page.sort_key
 
 
 #: Pages listed on each side of the current one in an expanded sidebar section.

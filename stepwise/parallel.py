@@ -45,6 +45,7 @@ from .snapshot import Digest
 from .timings import flush, forget, span
 
 if TYPE_CHECKING:
+    from .config import SiteConfig
     from .layout import SiteRenderer
     from .links import LinkIndex
     from .output import OutputStage
@@ -56,6 +57,7 @@ class SiteBuild(Protocol):
     imports it."""
 
     stage: OutputStage | None
+    config: SiteConfig | None
     _bodies: dict[Path, bytes]
 
     @property
@@ -95,6 +97,8 @@ RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulat
                  "assets", "warnings")
 #: The heavy part of a page's compile results: read only to render the page itself.
 BODY_FIELDS = ("html", "lead_html", "trace", "external")
+#: What rendering a page sets on it (see ``SiteBuild._render_pages``).
+RENDERED_FIELDS = ("outputs", "static_used")
 #: What rendering another page reads of a page's compile results: its links (the
 #: backlinks), reading time and step count (listings), simulator settings (the
 #: lessons' "explore from here" links). Its title, headings, tags... every process
@@ -108,21 +112,28 @@ def body_blob(page: Page) -> bytes:
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def page_cost(page: Page) -> int:
+#: What drawing a lesson's social card costs (µs; stepwise.cards: 10 ms each).
+CARD_COST = 10_000
+
+
+def page_cost(page: Page, cards: bool = False) -> int:
     """The estimated time to parse, compile, render and write ``page``, in
     microseconds (measured on the benchmark site: ~0.3 µs a byte of Markdown, 200 µs
-    a step of a lesson's trace, 1.3 ms for a section page's listing)."""
+    a step of a lesson's trace, 1.3 ms for a section page's listing; with ``cards``,
+    :data:`CARD_COST` for a lesson's card)."""
     body = len(page.source_file.body)
     steps = page.meta.get("steps")
+    lesson = isinstance(steps, list)
     return (800 + body * 3 // 10 + (200 * len(steps) if isinstance(steps, list) else 0)
-            + (1300 if page.is_index else 0))
+            + (1300 if page.is_index else 0) + (CARD_COST if lesson and cards else 0))
 
 
-def shard(pages: list[Page], jobs: int, handicap: int = 0) -> list[list[str]]:
+def shard(pages: list[Page], jobs: int, handicap: int = 0, cards: bool = False
+          ) -> list[list[str]]:
     """Cut ``pages`` (sorted by URL) into ``jobs`` contiguous runs of about equal
     :func:`page_cost`, the first one lighter by ``handicap`` (µs: the build process's
     own work). Returns the URLs of each run."""
-    costs = [page_cost(p) for p in pages]
+    costs = [page_cost(p, cards) for p in pages]
     total = sum(costs) + handicap
     shards: list[list[str]] = [[] for _ in range(jobs)]
     done, at = 0, 0
@@ -188,16 +199,19 @@ class _Shard:
                 setattr(page, name, value)
 
     def render(self) -> tuple[dict[str, bytes] | None, dict[str, Digest], list[BuildError],
-                              Any]:
-        """Render the shard; with an output stage, also write it, and keep no bytes."""
+                              Any, dict[str, tuple[Any, ...]]]:
+        """Render the shard; with an output stage, also write it, and keep no bytes.
+        Returns the bytes (or None), digests, errors, writes and the pages'
+        :data:`RENDERED_FIELDS`."""
         errors: list[BuildError] = []
         renderer = self.build._renderer(self.pages, self.links)
         stage = self.build.stage
         rendered, digests = self.build._render_pages(renderer, self.pages, set(self.urls),
                                                      errors, stage)
+        facts = self.results(RENDERED_FIELDS, self.urls)
         if stage is None:
-            return rendered, digests, errors, None
-        return None, digests, errors, stage.flush()
+            return rendered, digests, errors, None, facts
+        return None, digests, errors, stage.flush(), facts
 
 
 def _child(build: SiteBuild, urls: list[str], conn: Connection,
@@ -303,8 +317,10 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
     # the build process also merges, checks the whole site and makes the site files
     # (about a section page per tag): its shard is lighter by as much
     tags = {str(t) for p in pages for t in (p.meta.get("tags") or [])}
+    cards = build.config is not None and build.config.absolute_base is not None
     shards = shard([p for p in pages if p.url in set(urls)], jobs,
-                   handicap=20_000 + 1300 * len(tags))
+                   handicap=20_000 + 1300 * len(tags) + (CARD_COST if cards else 0),
+                   cards=cards)
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     workers = []
@@ -356,12 +372,13 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
             _send(conn, local.results(RENDER_FIELDS, (u for u in urls if u not in own)),
                   "facets")
         with span("render"):
-            rendered, digests, render_errors, _ = local.render()
+            rendered, digests, render_errors, _, _facts = local.render()
         assert rendered is not None or build.stage is not None
         outputs = rendered or {}
         for conn, worker in pairs:
-            theirs_rendered, theirs_digests, theirs_errors, theirs_writes = _recv(
+            theirs_rendered, theirs_digests, theirs_errors, theirs_writes, theirs_facts = _recv(
                 conn, worker, "outputs")
+            local.apply(RENDERED_FIELDS, theirs_facts)
             digests.update(theirs_digests)
             if theirs_rendered is not None:
                 outputs.update(theirs_rendered)

@@ -26,7 +26,7 @@ STARTER = Path(__file__).resolve().parent / "starter"
 #: Stored name -> name in the new site.
 RENAMED = {"gitignore": ".gitignore", "github": ".github"}
 #: Files whose ``$title``-style placeholders are filled in.
-TEMPLATED = ("site.yaml", "README.md")
+TEMPLATED = ("site.yaml", "README.md", ".github/workflows/pages.yml")
 #: The starter's base_url until the author gives theirs (Hugo's placeholder too).
 PLACEHOLDER_URL = "https://example.org/"
 
@@ -111,7 +111,8 @@ def create_site(folder: Path, *, title: str | None = None,
     name = title or folder.resolve().name
     values = {"base_url": base_url or PLACEHOLDER_URL, "pyodide": PYODIDE_VERSION}
     # in site.yaml the title is a YAML string (any text stays the same text)
-    titles = {"site.yaml": _yaml_text(name), "README.md": name}
+    titles = {"site.yaml": _yaml_text(name), "README.md": name,
+              ".github/workflows/pages.yml": name}
     written = []
     for rel, source in files.items():
         target = targets[rel]

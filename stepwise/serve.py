@@ -109,23 +109,13 @@ class BuildState:
 
     def _write(self, result: Rebuild) -> None:
         if result.full or not (self.out / MARKER).exists():
-            write_site(self.out, self.build.outputs, self.project.static_dirs,
-                       before_swap=self._index)
+            # the static files are among the outputs, under their published names
+            write_site(self.out, self.build.outputs, None, before_swap=self._index)
             return
         for rel in result.changed:
             _write_file(self.out / rel, self.build.outputs[rel])
         for rel in result.removed:
             (self.out / rel).unlink(missing_ok=True)
-        if result.static_changed or result.static_removed:
-            # the file that wins the path now: the site's, or the theme's again when
-            # the site's was removed
-            sources = self.project.static_files()
-            for rel in result.static_changed + result.static_removed:
-                source = sources.get(rel)
-                if source is not None:
-                    _write_file(self.out / "static" / rel, source.read_bytes())
-                else:
-                    (self.out / "static" / rel).unlink(missing_ok=True)
         if result.changed or result.removed:
             self._index(self.out)
 

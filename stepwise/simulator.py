@@ -39,7 +39,8 @@ RUNTIME_DIR = PurePosixPath("node_modules/pyodide")
 PYODIDE_VERSION = "314.0.8"
 #: The runtime's files a page loads, as the npm package ships them.
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
-#: Where the build writes them in the output (under the runtime's version).
+#: Where the build writes them in the output (under the runtime's version and a hash of
+#: their bytes, see :mod:`stepwise.assets`).
 OUTPUT_DIR = "static/pyodide"
 #: The worker script that loads them (a static file of the theme).
 WORKER = "static/js/simworker.js"
@@ -98,26 +99,20 @@ def find_runtime(root: Path) -> tuple[Runtime | None, str]:
     return Runtime(folder, version), ""
 
 
-def _lock_file(runtime: Runtime) -> bytes:
-    # cut to its ``info``: the page installs no package of Pyodide's distribution (our
-    # archive needs only the standard library), so its 120 KB list is not sent
+def lock_file(runtime: Runtime) -> bytes:
+    """The runtime's ``pyodide-lock.json`` as the output has it: cut to its ``info``
+    (the page installs no package of Pyodide's distribution, our archive needs only the
+    standard library, so its 120 KB list is not sent). The build writes it with the
+    runtime's files, all in one folder named by their content (:mod:`stepwise.assets`)."""
     lock = json.loads((runtime.folder / "pyodide-lock.json").read_text("utf-8"))
     return json.dumps({"info": lock["info"], "packages": {}}, sort_keys=True).encode("utf-8")
-
-
-def runtime_files(runtime: Runtime) -> dict[str, bytes]:
-    """The runtime's files for the output, by path (under :attr:`Runtime.url_dir`)."""
-    files = {runtime.url_dir + name: (runtime.folder / name).read_bytes()
-             for name in RUNTIME_FILES}
-    files[runtime.url_dir + "pyodide-lock.json"] = _lock_file(runtime)
-    return files
 
 
 def download_size(runtime: Runtime, bundle: bytes) -> int:
     """Bytes a reader's browser loads to start the simulator (uncompressed): the
     runtime's files and our packed Python (``bundle``)."""
     return (sum((runtime.folder / name).stat().st_size for name in RUNTIME_FILES)
-            + len(_lock_file(runtime)) + len(bundle))
+            + len(lock_file(runtime)) + len(bundle))
 
 
 def _source(module: str) -> Path | None:

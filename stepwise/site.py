@@ -39,22 +39,26 @@ from typing import Any
 import jinja2
 import jinja2.meta
 
+from .assets import Assets, AssetStage
+from .cards import FOLDER as CARDS_FOLDER
+from .cards import CardMaker
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
 from .content import Page, check_collisions, load_page_file, page_files, page_names
 from .errors import BuildError, ErrorList, OutputError, display_path
 from .frontmatter import UnreadSource
-from .layout import SiteRenderer, simulator_pages
+from .layout import HIGHLIGHT_CSS, SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
-from .markdown import create_markdown, heading_ids, parse
+from .markdown import create_markdown, heading_ids, highlight_css, parse
 from .nav import reading_minutes
 from .output import OutputStage
 from .parallel import BODY_FIELDS, body_blob, build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
-from .simulator import RUNTIME_DIR, SIMULATOR_LAYOUT, find_runtime
+from .simulator import RUNTIME_DIR, SIMULATOR_LAYOUT, find_runtime, pack
 from .snapshot import Digest, Snapshot, digest, folder_files
 from .timings import span
+from .trace import model_of
 
 
 @dataclass
@@ -180,6 +184,13 @@ class SiteBuild:
         self._body_source: Callable[[str], bytes | None] = lambda source: None
         self._facets: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._facets_version = 0
+        # the static files under their published names (stepwise.assets), and the
+        # social cards drawn (stepwise.cards): kept between rebuilds
+        self._asset_stage = AssetStage()
+        self._assets = Assets()
+        self._assets_version = 0
+        self._asset_digests: dict[str, tuple[bytes, Digest]] = {}
+        self._cards = CardMaker()
 
     # -- public ---------------------------------------------------------------------
 
@@ -212,6 +223,9 @@ class SiteBuild:
         with span("snapshot"):
             self._templates = Snapshot.take(self._template_files(), self.known)
             self._static = Snapshot.take(self._static_files(), self.known)
+        with span("assets"):
+            self._assets = self._make_assets()
+        self._assets_version += 1
         self._uses, self._md, self._env = {}, None, None
         self._templates_version += 1
         self._site_files_key, self._facets, self._bodies = None, {}, {}
@@ -276,13 +290,9 @@ class SiteBuild:
         return None
 
     def output_sizes(self) -> dict[str, int]:
-        """Every file the last build put in the output folder, with its size in bytes:
-        the generated ones and the static files (the winning copy of each)."""
-        sizes = {name: size for name, (_hash, size) in self.digests.items()}
-        winners: dict[str, int] = {}
-        for path, (_mtime, size, _hash) in self._static.files.items():
-            winners.setdefault(f"static/{self.project.static_name(Path(path))}", size)
-        return {**winners, **sizes}
+        """Every file the last build put in the output folder (the static files
+        among them), with its size in bytes."""
+        return {name: size for name, (_hash, size) in self.digests.items()}
 
     def export_state(self) -> tuple[dict[str, Any], dict[str, bytes], set[str]]:
         """What a later build process needs to :meth:`restore` this build and update
@@ -315,7 +325,8 @@ class SiteBuild:
             "facets": self._facets, "facets_version": self._facets_version,
             "templates_version": self._templates_version,
             "site_files_key": self._site_files_key, "site_digests": self._site_digests,
-            "digests": self.digests,
+            "digests": self.digests, "assets": self._assets.names,
+            "assets_version": self._assets_version,
         }
         return index, bodies, self._stored - {str(p) for p in self._pages}
 
@@ -355,9 +366,26 @@ class SiteBuild:
         self._site_files_key = index["site_files_key"]
         self._site_files, self._site_digests = None, index["site_digests"]
         self.digests, self.outputs = index["digests"], {}
+        self._assets = Assets(names=index["assets"])
+        self._assets_version = index["assets_version"]
         self._uses, self._md, self._env = {}, None, None
         self.warnings = []
         self.ok = True
+
+    def reuse_output(self, out: Path) -> None:
+        """Take the social cards this build needs from ``out``, the output folder that
+        holds the restored build, where it has them (a card's name is a hash of what
+        it shows: the same name, the same picture), instead of drawing them again."""
+        kept = {path for path in self.digests if path.startswith(CARDS_FOLDER)}
+
+        def previous(path: str) -> bytes | None:
+            if path not in kept:
+                return None
+            with contextlib.suppress(OSError):
+                return (out / path).read_bytes()
+            return None
+
+        self._cards.previous = previous
 
     @property
     def pages(self) -> list[Page]:
@@ -383,7 +411,8 @@ class SiteBuild:
         except BuildError as err:
             raise ErrorList([err]) from None  # an ErrorList passes through as it is
         if self.base_url is not None:
-            config = dataclasses.replace(config, base_url=self.base_url)
+            config = dataclasses.replace(config, base_url=self.base_url, base_url_line=None,
+                                         base_url_from_flag=True)
         self.project = self.project.with_themes(config.themes)
         return config
 
@@ -425,6 +454,32 @@ class SiteBuild:
 
     def _static_names(self, paths: Iterable[Path]) -> list[str]:
         return sorted({self.project.static_name(p) for p in paths})
+
+    def _make_assets(self) -> Assets:
+        """The static files under their published names (:mod:`stepwise.assets`): the
+        site's and its theme's, the highlight stylesheet, and for simulator pages the
+        packed Python and the Pyodide runtime.
+
+        Raises:
+            ErrorList: a static file cannot be published.
+        """
+        static = {}
+        for name, path in self.project.static_files().items():
+            folder = next(f for f in self.project.static_dirs if path.is_relative_to(f))
+            entry = self._static.files.get(str(path))
+            static[name] = (path, folder, entry[2] if entry is not None else "")
+        simulators = [p for p in self.pages if p.layout == SIMULATOR_LAYOUT]
+        entries = set()
+        for page in simulators:
+            with contextlib.suppress(BuildError):  # the page's compile reports it
+                entries.add(model_of(page.meta.get("simulation")).playground)
+        runtime = find_runtime(self.project.root)[0] if simulators else None
+        try:
+            return self._asset_stage.build(
+                static, {HIGHLIGHT_CSS: highlight_css().encode("utf-8")}, runtime,
+                [pack(e) for e in sorted(x for x in entries if x)] if runtime else [])
+        except BuildError as err:
+            raise ErrorList([err]) from None
 
     def _config_changed(self) -> bool:
         return bool(self._config_snap.compare(self._config_files(), self.known)[1])
@@ -538,7 +593,8 @@ class SiteBuild:
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
             self._env = create_environment(self.project.template_dirs, self.bytecode_cache)
-        return SiteRenderer(self.project, self.config, pages, links, self._env)
+        return SiteRenderer(self.project, self.config, pages, links, self._env,
+                            assets=self._assets, cards=self._cards)
 
     @staticmethod
     def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
@@ -554,14 +610,18 @@ class SiteBuild:
         for page in pages:
             if page.url in urls:
                 try:
-                    data = outputs[page.output_path] = renderer.render_page(page).encode("utf-8")
+                    files = renderer.page_files(page)  # its HTML, a lesson's card
                 except BuildError as err:
                     errors.append(err)
                     continue
-                digests[page.output_path] = (digest(data), len(data))
-                if stage is not None and not errors:
-                    with span("write"):
-                        stage.write(page.output_path, data)
+                for path, data in files.items():
+                    outputs[path] = data
+                    digests[path] = (digest(data), len(data))
+                    if stage is not None and not errors:
+                        with span("write"):
+                            stage.write(path, data)
+                page.outputs = tuple(files)
+                page.static_used = frozenset(renderer.static_used)
         return outputs, digests
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
@@ -585,11 +645,12 @@ class SiteBuild:
                        rendered: dict[str, bytes], digests: dict[str, Digest],
                        errors: list[BuildError]) -> tuple[dict[str, bytes], dict[str, Digest]]:
         """The whole output: the pages rendered now (``digests``, and the bytes of
-        those in ``rendered``), the others' previous files, and the site files (tag
-        pages, sitemap, 404) and the files pages show.
+        those in ``rendered``; their cards too), the others' previous files, the static
+        files, the site files (tag pages, sitemap, feed, 404) and the files pages show.
 
         Returns:
             ``(outputs, digests)`` for :attr:`outputs` and :attr:`digests`.
+
 
         Raises:
             ErrorList: with ``errors`` and any failure of the site files.
@@ -597,15 +658,18 @@ class SiteBuild:
         outputs: dict[str, bytes] = {}
         every: dict[str, Digest] = {}
         for page in pages:
-            path = page.output_path
-            if path in digests:
-                every[path] = digests[path]
-                if path in rendered:
-                    outputs[path] = rendered[path]
-            elif path in self.digests:
-                every[path] = self.digests[path]
-                if path in self.outputs:
-                    outputs[path] = self.outputs[path]
+            for path in page.outputs:  # what it wrote when it was last rendered
+                if path in digests:
+                    every[path] = digests[path]
+                    if path in rendered:
+                        outputs[path] = rendered[path]
+                elif path in self.digests:
+                    every[path] = self.digests[path]
+                    if path in self.outputs:
+                        outputs[path] = self.outputs[path]
+        for path, data in self._assets.files.items():
+            outputs[path] = data
+            every[path] = self._asset_digest(path, data)
         # the files beside pages that pages show (images): read again on every build
         # (an edit of one re-renders the page that shows it, see Page.reads)
         extra: dict[str, bytes] = {}
@@ -618,7 +682,7 @@ class SiteBuild:
                                               display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
-        key = (self._templates_version, self._facets_version)
+        key = (self._templates_version, self._facets_version, self._assets_version)
         try:
             if key != self._site_files_key:
                 self._site_files = renderer.site_files()
@@ -698,6 +762,7 @@ class SiteBuild:
         self._static, static_change = self._static.compare(self._static_files(), self.known)
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
+        assets_before = self._assets
         touched, removed_paths = content_change.touched, content_change.removed
 
         # 2. reload changed sources; new or deleted files (drafts too) change which
@@ -716,6 +781,9 @@ class SiteBuild:
         if errors:
             raise ErrorList(errors)
         after = {p.url: p for p in self.pages}
+        self._assets = self._make_assets()  # a static file, or a simulator page, changed
+        if self._assets.names != assets_before.names:
+            self._assets_version += 1
         self._reads, read_change = self._reads.compare(self._read_paths(), self.known)
         changed_reads = set(read_change.touched + read_change.removed)
 
@@ -767,6 +835,7 @@ class SiteBuild:
         if simulators_before != simulators_after:
             # every lesson's "explore from here" links point at it
             render_urls |= {u for u, p in after.items() if p.steps is not None}
+        render_urls |= self._asset_readers(assets_before, after)
         render_urls &= set(after)
 
         outputs, digests = self._render(pages, links, render_urls)
@@ -782,6 +851,26 @@ class SiteBuild:
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
+
+    def _asset_readers(self, before: Assets, pages: dict[str, Page]) -> set[str]:
+        """Pages that name a static file whose published name changed (an edited
+        stylesheet has a new hash): their output holds the old name (each page keeps
+        the static files it named when it was rendered, ``Page.static_used``)."""
+        changed = {name for name, published in before.names.items()
+                   if self._assets.names.get(name) != published}
+        if not changed:
+            return set()
+        return {url for url, page in pages.items() if page.static_used & changed}
+
+    def _asset_digest(self, path: str, data: bytes) -> Digest:
+        """The digest of a static file's bytes, hashed once for as long as
+        :class:`AssetStage` keeps the same bytes (the Pyodide runtime is 13 MB)."""
+        known = self._asset_digests.get(path)
+        if known is not None and known[0] is data:
+            return known[1]
+        found = (digest(data), len(data))
+        self._asset_digests[path] = (data, found)
+        return found
 
     @staticmethod
     def _readers_of(page: Page, pages: dict[str, Page]) -> set[str]:
@@ -836,20 +925,22 @@ def _snapshot_in(data: tuple[int, dict[str, tuple[int, int, str]]]) -> Snapshot:
 
 def config_warnings(config: SiteConfig) -> list[BuildError]:
     """What ``site.yaml`` lacks for a complete site: a ``base_url`` (without it there is
-    no sitemap, no 404 page and no canonical link), an absolute one (a sitemap lists
-    full URLs)."""
+    no sitemap, feed, 404 page, social card nor canonical link), an absolute one (a
+    sitemap, a feed and ``og:url``/``og:image`` need full URLs)."""
     shown = display_path(config.path)
     if config.base_url is None:
         return [BuildError(
-            "no 'base_url': sitemap.xml and 404.html are not written and pages have no "
-            "canonical link (they need the address the site is published at); add "
-            "'base_url: https://example.org/' (with the sub-path the site is under, if "
-            "any) or build with --base-url URL", shown)]
+            "no 'base_url': sitemap.xml, feed.xml and 404.html are not written and pages "
+            "have no canonical link, og:url nor social card (they need the address the "
+            "site is published at); add 'base_url: https://example.org/' (with the "
+            "sub-path the site is under, if any) or build with --base-url URL", shown)]
     if config.absolute_base is None:
+        where = "--base-url" if config.base_url_from_flag else "base_url"
         return [BuildError(
-            f"base_url '{config.base_url}' is only a path: sitemap.xml is not written (a "
-            f"sitemap lists full URLs); give the whole address, e.g. "
-            f"https://example.org{config.base_url}", shown, config.base_url_line)]
+            f"{where} '{config.base_url}' is only a path: sitemap.xml and feed.xml are not "
+            f"written and pages have no og:url nor social card (they need full URLs); give "
+            f"the whole address, e.g. https://example.org{config.base_url}",
+            "command line" if config.base_url_from_flag else shown, config.base_url_line)]
     return []
 
 
@@ -864,6 +955,9 @@ def _link_facet(page: Page) -> tuple[Any, ...]:
 
 def _render_facet(page: Page) -> tuple[Any, ...]:
     """What other pages' layouts show of ``page``: its link facet, order, layout, the
-    number of steps of its trace, reading time, tags (the tag pages)."""
+    number of steps of its trace, reading time, tags (the tag pages), dates (listings,
+    the sitemap, the feed) and how it sorts its section's pages."""
     return (*_link_facet(page), page.order, page.layout, page.is_index, page.steps,
-            reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))))
+            reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))),
+            page.date.iso if page.date else None, page.updated.iso if page.updated else None,
+            page.sort)

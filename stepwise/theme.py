@@ -217,8 +217,8 @@ def quick_chain(root: Path, config_name: str = "site.yaml") -> tuple[Theme, ...]
                          Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         if isinstance(data, dict) and isinstance(data.get("theme"), str):
             name = data["theme"]
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        pass
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError):
+        pass  # ValueError: a YAML date that is no date (the build reports it)
     for candidate in (name, DEFAULT):
         try:
             return theme_chain(candidate)

@@ -9,13 +9,35 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
-# libyaml's parser when PyYAML was built with it (its wheels are): same nodes and
-# marks, several times faster
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """A YAML timestamp, or its text when it is no real date (``2026-02-30``): PyYAML
+    would raise a ValueError without a line; as text, the key that wants a date says
+    what is wrong at its line (:mod:`stepwise.dates`), and a title stays a title."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with :func:`_timestamp`."""
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader: type[yaml.SafeLoader] = _SafeLoader
+if hasattr(yaml, "CSafeLoader"):
+    # libyaml's parser when PyYAML was built with it (its wheels are): same nodes and
+    # marks, several times faster
+    class _CSafeLoader(yaml.CSafeLoader):
+        """libyaml's safe loader, with :func:`_timestamp`."""
+
+    _CSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+    _Loader = cast(type[yaml.SafeLoader], _CSafeLoader)
 
 
 @dataclass(frozen=True)
@@ -117,10 +139,10 @@ def parse_yaml(text: str, first_line: int = 1) -> YamlDocument:
     try:
         return _parse(_Loader, text, first_line)
     except yaml.YAMLError:
-        if _Loader is yaml.SafeLoader:
+        if _Loader is _SafeLoader:
             raise
     # the pure-Python parser words errors better and marks them more precisely
-    return _parse(yaml.SafeLoader, text, first_line)
+    return _parse(_SafeLoader, text, first_line)
 
 
 def _parse(loader_class: type[yaml.SafeLoader], text: str, first_line: int) -> YamlDocument:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -12,6 +13,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 #: the packaged default theme (templates/ and static/)
 THEME = REPO / "stepwise" / "themes" / "default"
+
+def published(out: Path, name: str) -> Path:
+    """The file of the built site ``out`` that the source path ``name``
+    (``static/css/site.css``) is published as: ``static/css/site.3f9a1c2e.css``, named
+    by its content (stepwise.assets); fails unless there is exactly one."""
+    pure = Path(name)
+    found = [p for p in (out / pure.parent).glob(f"{pure.stem}.*{pure.suffix}")
+             if re.fullmatch(re.escape(pure.stem) + r"\.[0-9a-f]{8}" + re.escape(pure.suffix),
+                             p.name)]
+    assert len(found) == 1, f"{name} published as {found} in {out}"
+    return found[0]
+
 
 #: A small site: every page the templates' menu needs, plus a tutorial with sections.
 BASE_CONTENT: dict[str, str] = {

@@ -262,8 +262,9 @@ def test_site_yaml_missing(make_project):
 @pytest.mark.parametrize(("text", "message"), [
     ("title: [x\n", "site.yaml:1: malformed YAML: a '[' list is not closed: add the ']'"),
     ("- a\n", "site.yaml:1: must be a YAML mapping (key: value lines)"),
-    ("title: x\ntitel: y\n", "site.yaml:2: unknown key 'titel'; known keys: base_url, copyright, "
-     "description, footer, language, markdown, menu, strings, theme, title; did you mean 'title'?"),
+    ("title: x\ntitel: y\n", "site.yaml:2: unknown key 'titel'; known keys: author, base_url, "
+     "copyright, description, feed, footer, language, markdown, menu, strings, theme, title; "
+     "did you mean 'title'?"),
     ("title: x\ntitle: y\n", "site.yaml:2: duplicate key 'title' (first on line 1); keep one of them"),
 ])
 def test_site_yaml_malformed(make_project, text, message):
@@ -279,8 +280,9 @@ def test_every_wrong_value_of_site_yaml_is_reported(make_project):
     )
     errors = broken_build(make_project(), {"site.yaml": config})
     assert errors == [
-        "site.yaml:2: unknown key 'languag'; known keys: base_url, copyright, description, "
-        "footer, language, markdown, menu, strings, theme, title; did you mean 'language'?",
+        "site.yaml:2: unknown key 'languag'; known keys: author, base_url, copyright, "
+        "description, feed, footer, language, markdown, menu, strings, theme, title; did you "
+        "mean 'language'?",
         "site.yaml:3: 'base_url' must be an http(s) URL or a path, e.g. https://example.org/docs/",
         "site.yaml:4: 'copyright' must be a string",
         "site.yaml:7: a menu url must be http(s)://, mailto: or a path",

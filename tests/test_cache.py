@@ -63,9 +63,9 @@ def test_warnings_are_repeated_by_an_unchanged_build(make_project):
     second = project.build(search=False)
     assert second.unchanged
     assert second.warnings == first.warnings == [
-        "content/pricing.md:3: unknown frontmatter key 'colour'; known keys: description, "
-        "draft, labs, layout, lead, order, related, simulation, steps, strings, tags, title, "
-        "topic"]
+        "content/pricing.md:3: unknown frontmatter key 'colour'; known keys: date, "
+        "description, draft, labs, layout, lead, order, related, simulation, sort, steps, "
+        "strings, tags, title, topic, updated"]
 
 
 def test_a_build_with_search_after_one_without_writes_the_index(make_project):

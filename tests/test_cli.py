@@ -170,7 +170,8 @@ def test_serve_drafts_publishes_a_draft_to_read_while_writing(tmp_path, monkeypa
         # the 404 page links back to the served address (serve's base_url)
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(box["url"] + "nowhere/", timeout=5)
-        assert f'href="{box["url"]}static/css/site.css"' in missing.value.read().decode()
+        assert re.search(f'href="{re.escape(box["url"])}static/css/site\\.[0-9a-f]{{8}}\\.css"',
+                         missing.value.read().decode())
     finally:
         box["stop"]()
         thread.join(5)
@@ -209,3 +210,7 @@ def test_the_starter_names_the_pyodide_version_this_repository_pins(tmp_path):
     pinned = json.loads((REPO / "package.json").read_text())["dependencies"]["pyodide"]
     create_site(tmp_path / "s")
     assert f"npm install pyodide@{pinned}" in (tmp_path / "s/README.md").read_text()
+    # and its GitHub Pages workflow installs it when the site has a simulator page
+    workflow = (tmp_path / "s/.github/workflows/pages.yml").read_text()
+    assert f"npm install --no-save pyodide@{pinned}" in workflow
+    assert "${{ steps.pages.outputs.base_url }}" in workflow  # GitHub's own, left alone

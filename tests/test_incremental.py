@@ -80,11 +80,22 @@ def test_template_edit_re_renders_the_pages_that_use_it(built):
     assert build.outputs == fresh_outputs(project.root)
 
 
-def test_static_edit_only_copies(built):
+def test_static_edit_renames_the_file_and_re_renders_the_pages_that_name_it(built):
     project, build = built
-    (project.root / "static/css/site.css").write_text("body{}")
+    old = {p for p in build.outputs if p.startswith("static/")}
+    (project.root / "static/css/player.css").write_text("figure{}")
     result = build.update()
-    assert (result.rendered, result.static_changed) == ([], ["css/site.css"])
+    assert result.static_changed == ["css/player.css"]
+    # the stylesheet under its new name, the old one gone; only the lessons link it
+    new = {p for p in build.outputs if p.startswith("static/")}
+    [gone], [added] = sorted(old - new), sorted(new - old)
+    assert gone.startswith("static/css/player.") and added.startswith("static/css/player.")
+    assert added in result.changed and gone in result.removed
+    assert result.rendered == ["/linux/how/tcp-handshake/"]
+    assert build.outputs == fresh_outputs(project.root)
+    (project.root / "static/css/site.css").write_text("body{}")
+    assert len(build.update().rendered) == len(build.pages)  # every page links site.css
+    assert build.outputs == fresh_outputs(project.root)
 
 
 def test_nothing_changed_renders_nothing(built):

@@ -278,3 +278,62 @@ def test_a_capture_of_a_lossy_model_run_replays_to_the_same_states(
     truth = sum(1 for e in net.history if type(e).__name__ == "Dropped")
     assert lost <= truth
 
+
+
+# ------------------------------------------------------------------ long captures
+
+def bulk_transfer(path: Path, exchanges: int, *, bad_tail: bool = False) -> Path:
+    """A handshake, then ``exchanges`` times 100 bytes and their ACK, 0.1 ms apart
+    (``bad_tail``: then the server acknowledges bytes never sent)."""
+    from tests.test_capture import write_pcap
+    client, server = Address("127.0.0.1", 40000), Address("127.0.0.1", 8080)
+    recs = []
+    t = 1.0
+
+    def add(frm: Address, to: Address, flags: int, seq: int, ack: int, n: int = 0) -> None:
+        nonlocal t
+        recs.append((t, packet(frm, to, flags, seq, ack, n)))
+        t += 0.0001
+
+    import dpkt
+    add(client, server, dpkt.tcp.TH_SYN, 1000, 0)
+    add(server, client, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, 5000, 1001)
+    add(client, server, dpkt.tcp.TH_ACK, 1001, 5001)
+    seq = 1001
+    for _ in range(exchanges):
+        add(client, server, dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, seq, 5001, 100)
+        seq += 100
+        add(server, client, dpkt.tcp.TH_ACK, 5001, seq)
+    if bad_tail:
+        add(server, client, dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, 5001, 999999, 10)
+    return write_pcap(path, recs)
+
+
+def packet(frm: Address, to: Address, flags: int, seq: int, ack: int, n: int) -> bytes:
+    import socket
+
+    import dpkt
+    tcp = dpkt.tcp.TCP(sport=frm.port, dport=to.port, seq=seq, ack=ack, flags=flags,
+                       win=65535, data=b"x" * n)
+    ip = dpkt.ip.IP(src=socket.inet_aton(frm.ip), dst=socket.inet_aton(to.ip), p=6, data=tcp)
+    ip.len = 20 + len(bytes(tcp))
+    return bytes(dpkt.ethernet.Ethernet(src=b"\0" * 6, dst=b"\0" * 6,
+                                        type=dpkt.ethernet.ETH_TYPE_IP, data=ip))
+
+
+def test_a_long_healthy_capture_is_replayed_without_a_search(tmp_path: Path) -> None:
+    path = bulk_transfer(tmp_path / "bulk.pcap", 1000)
+    trace = compile_trace({**SIM, "capture": path.name}, None, seed="x.md",
+                          render_text=str, base_dir=tmp_path)
+    assert len(trace["steps"]) == 2003
+    assert trace["steps"][-1]["states"] == {"client": "ESTABLISHED", "server": "ESTABLISHED"}
+    assert "lost" not in fates(trace).values() and notes(trace) == ""
+
+
+def test_a_long_capture_that_breaks_the_rfc_at_its_end_names_that_frame(tmp_path: Path) -> None:
+    path = bulk_transfer(tmp_path / "bad.pcap", 200, bad_tail=True)
+    with pytest.raises(TraceError) as err:
+        compile_trace({**SIM, "capture": path.name}, None, seed="x.md", render_text=str,
+                      base_dir=tmp_path)
+    assert ": frame 404: the capture shows server sending PSH,ACK seq=5001 ack=999999 " \
+        "len=10, but the model's server in state ESTABLISHED sends" in err.value.message

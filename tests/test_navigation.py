@@ -183,10 +183,11 @@ def test_lesson_listing_counts_its_steps(tmp_path):
     repo = Path(__file__).resolve().parent.parent
     build_site(repo, tmp_path / "site")
     html = (tmp_path / "site/linux/how/index.html").read_text(encoding="utf-8")
-    meta = re.search(r'tcp-handshake/index.html">[^<]+</a>.*?<span class="meta">([^<]+)</span>',
+    meta = re.search(r'tcp-handshake/index.html">[^<]+</a>.*?<span class="meta">(.+?)</span>',
                      html)
     assert meta is not None
-    assert re.fullmatch(r"\d+ min read · \d+ steps", meta.group(1)), meta.group(1)
+    assert re.fullmatch(r'<time datetime="\d{4}-\d\d-\d\d">[^<]+</time> · \d+ min read · '
+                        r"\d+ steps", meta.group(1)), meta.group(1)
 
 
 # -- link previews, search markup --------------------------------------------------------

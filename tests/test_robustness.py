@@ -44,7 +44,7 @@ def test_markdown_suffixes_in_any_case_are_pages(make_project):
 
 @pytest.mark.parametrize(("rel", "clash"), [("sitemap.xml.md", "sitemap.xml"),
                                             ("404.html.md", "404.html"),
-                                            ("static/css/site.css.md", "static/css/site.css")])
+                                            ("feed.xml.md", "feed.xml")])
 def test_a_page_on_a_generated_or_static_file_is_an_error(make_project, rel, clash):
     project = make_project({rel: "---\ntitle: Clash\n---\n"})
     assert errors_of(project) == [

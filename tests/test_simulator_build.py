@@ -116,7 +116,9 @@ def test_the_build_writes_the_runtime_and_links_the_lessons(make_project) -> Non
     result = project.build(search=False)
     assert not [w for w in result.warnings if "simulator" in w]
     version = json.loads((RUNTIME / "package.json").read_text())["version"]
-    runtime = project.out / "static" / "pyodide" / version
+    # one folder named by the version and a hash of every file in it (stepwise.assets)
+    [runtime] = (project.out / "static" / "pyodide").glob(f"{version}-*")
+    assert re.fullmatch(re.escape(version) + "-[0-9a-f]{8}", runtime.name)
     for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
         assert (runtime / name).read_bytes() == (RUNTIME / name).read_bytes()
     lock = json.loads((runtime / "pyodide-lock.json").read_text())
@@ -126,8 +128,9 @@ def test_the_build_writes_the_runtime_and_links_the_lessons(make_project) -> Non
 
     page = project.page("linux/sim")
     assert f'data-bundle="../../static/sim/{bundles[0].name}"' in page
-    assert f'data-runtime="../../static/pyodide/{version}/"' in page
-    assert 'data-worker="../../static/js/simworker.js"' in page
+    assert f'data-runtime="../../static/pyodide/{runtime.name}/"' in page
+    [worker] = (project.out / "static" / "js").glob("simworker.*.js")
+    assert f'data-worker="../../static/js/{worker.name}"' in page
     settings = json.loads(page.split("data-settings='", 1)[1].split("'", 1)[0])
     assert settings == {"client": {"name": "curl", "ip": "10.0.0.5", "port": 41000,
                                    "delayed_ack": False},
@@ -234,7 +237,7 @@ def test_installing_the_runtime_after_a_build_is_a_change(make_project) -> None:
     with_runtime(project)
     result = project.build(search=False)
     assert not result.unchanged and not result.warnings
-    assert "simulator.js" in project.page("linux/sim")
+    assert re.search(r"static/js/simulator\.[0-9a-f]{8}\.js", project.page("linux/sim"))
 
 
 def test_a_wiki_link_can_open_a_scenario(make_project) -> None:

@@ -18,6 +18,8 @@ from stepwise.build import build_site
 from stepwise.models.base import ScenarioError
 from stepwise.models.tcp.playground import parse_fragment, settings_from_json
 
+from .conftest import published
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -162,7 +164,8 @@ def test_section_lists_its_children_by_order(site: Path):
 def test_sitemap_and_404_use_base_url(site: Path):
     sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://linuxlab.example.org/linux/how/tcp-handshake/</loc>" in sitemap
-    assert 'href="https://linuxlab.example.org/static/css/site.css"' in \
+    css = published(site, "static/css/site.css").name
+    assert f'href="https://linuxlab.example.org/static/css/{css}"' in \
         (site / "404.html").read_text(encoding="utf-8")
 
 

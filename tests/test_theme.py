@@ -17,7 +17,7 @@ from stepwise.errors import ErrorList
 from stepwise.project import Project
 from stepwise.site import SiteBuild
 
-from .conftest import THEME
+from .conftest import THEME, published
 
 
 def bare_site(root: Path, config: str = "title: Bare\n", pages: dict[str, str] | None = None
@@ -41,18 +41,20 @@ def test_a_bare_site_builds_with_the_packaged_theme_and_its_strings(tmp_path, mo
     out = root / "site"
     page = (out / "hello/index.html").read_text(encoding="utf-8")
     assert '<a class="skip-link" href="#main">Skip to content</a>' in page  # theme.yaml
-    assert (out / "static/css/site.css").read_bytes() == \
+    assert published(out, "static/css/site.css").read_bytes() == \
         (THEME / "static/css/site.css").read_bytes()
-    assert (out / "static/js/player.js").is_file()
+    assert published(out, "static/js/player.js").is_file()
     # no base_url: a warning saying what is missing and how to give it; nothing that
     # would need it is written with a bare "/" instead
     assert result.warnings == [
-        "site.yaml: no 'base_url': sitemap.xml and 404.html are not written and pages have "
-        "no canonical link (they need the address the site is published at); add "
-        "'base_url: https://example.org/' (with the sub-path the site is under, if any) or "
-        "build with --base-url URL"]
-    assert not (out / "sitemap.xml").exists() and not (out / "404.html").exists()
-    assert 'rel="canonical"' not in page
+        "site.yaml: no 'base_url': sitemap.xml, feed.xml and 404.html are not written and "
+        "pages have no canonical link, og:url nor social card (they need the address the "
+        "site is published at); add 'base_url: https://example.org/' (with the sub-path the "
+        "site is under, if any) or build with --base-url URL"]
+    for name in ("sitemap.xml", "404.html", "feed.xml", "static/cards"):
+        assert not (out / name).exists()
+    assert 'rel="canonical"' not in page and "og:url" not in page and "og:image" not in page
+    assert 'rel="alternate"' not in page
     assert 'href="/' not in page and 'src="/' not in page
 
 
@@ -66,7 +68,8 @@ def test_base_url_fills_the_sitemap_404_and_canonical_links_never_a_bare_slash(t
     assert "<loc>https://example.org/docs/hello/</loc>" in sitemap
     assert "<loc>/" not in sitemap
     missing = (out / "404.html").read_text(encoding="utf-8")
-    assert 'href="https://example.org/docs/static/css/site.css"' in missing
+    css = published(out, "static/css/site.css").name
+    assert f'href="https://example.org/docs/static/css/{css}"' in missing
     assert 'href="/' not in missing
     # a site without a drop-down menu: the 404 page offers its front page
     assert '<li><a href="https://example.org/docs/">Home</a></li>' in missing
@@ -80,10 +83,12 @@ def test_a_path_base_url_keeps_the_404_page_and_drops_the_sitemap_with_a_warning
     monkeypatch.chdir(root)
     result = build_site(root, search=False)
     assert result.warnings == [
-        "site.yaml:2: base_url '/docs/' is only a path: sitemap.xml is not written (a sitemap "
-        "lists full URLs); give the whole address, e.g. https://example.org/docs/"]
-    assert not (root / "site/sitemap.xml").exists()
-    assert 'href="/docs/static/css/site.css"' in (root / "site/404.html").read_text("utf-8")
+        "site.yaml:2: base_url '/docs/' is only a path: sitemap.xml and feed.xml are not "
+        "written and pages have no og:url nor social card (they need full URLs); give the "
+        "whole address, e.g. https://example.org/docs/"]
+    assert not (root / "site/sitemap.xml").exists() and not (root / "site/feed.xml").exists()
+    css = published(root / "site", "static/css/site.css").name
+    assert f'href="/docs/static/css/{css}"' in (root / "site/404.html").read_text("utf-8")
 
 
 def test_base_url_given_on_the_command_line_wins(tmp_path, monkeypatch):
@@ -94,6 +99,12 @@ def test_base_url_given_on_the_command_line_wins(tmp_path, monkeypatch):
     assert "<loc>https://me.github.io/c/hello/</loc>" in (root / "site/sitemap.xml").read_text()
     # another base_url is another build, not "up to date"
     assert not build_site(root, search=False).unchanged
+    # a path-only --base-url is blamed on the flag, not on site.yaml's line
+    result = build_site(root, search=False, base_url="/c/")
+    assert result.warnings == [
+        "command line: --base-url '/c/' is only a path: sitemap.xml and feed.xml are not "
+        "written and pages have no og:url nor social card (they need full URLs); give the "
+        "whole address, e.g. https://example.org/c/"]
 
 
 def test_a_sites_own_files_override_the_themes_by_path(tmp_path, monkeypatch):
@@ -109,10 +120,11 @@ def test_a_sites_own_files_override_the_themes_by_path(tmp_path, monkeypatch):
     page = (root / "site/hello/index.html").read_text(encoding="utf-8")
     assert '<footer class="mine">Bare: Footer</footer>' in page
     assert 'class="site-header"' in page  # the theme's header still
-    assert (root / "site/static/css/site.css").read_text() == "body{color:teal}\n"
-    assert (root / "site/static/css/player.css").read_bytes() == \
+    out = root / "site"
+    assert published(out, "static/css/site.css").read_text() == "body{color:teal}\n"
+    assert published(out, "static/css/player.css").read_bytes() == \
         (THEME / "static/css/player.css").read_bytes()
-    assert (root / "site/static/extra.txt").read_text() == "mine\n"
+    assert published(out, "static/extra.txt").read_text() == "mine\n"
     assert Project.at(root).describe()[1:] == [
         "templates/partials/footer.html overrides the theme's templates/partials/footer.html",
         "static/css/site.css overrides the theme's static/css/site.css"]
@@ -221,8 +233,9 @@ def test_a_site_chooses_an_installed_theme_that_extends_the_default(tmp_path, mo
     assert "<footer class=paper>Printed on paper</footer>" in page
     assert ">Skip</a>" in page  # the theme's string over the default theme's
     assert 'aria-label="Main menu"' in page  # the default theme's string
-    assert (root / "site/static/css/site.css").read_text() == "body{font-family:serif}\n"
-    assert (root / "site/static/js/site.js").is_file()  # from the default theme
+    out = root / "site"
+    assert published(out, "static/css/site.css").read_text() == "body{font-family:serif}\n"
+    assert published(out, "static/js/site.js").is_file()  # from the default theme
     # the site's own file wins over both
     (root / "templates/partials").mkdir(parents=True)
     (root / "templates/partials/footer.html").write_text("<footer>site</footer>\n")
@@ -231,7 +244,7 @@ def test_a_site_chooses_an_installed_theme_that_extends_the_default(tmp_path, mo
     # a change to the theme's files is a change of the site's inputs (the build cache)
     (package / "static/css/site.css").write_text("body{font-family:sans-serif}\n")
     assert not build_site(root, search=False).unchanged
-    assert "sans-serif" in (root / "site/static/css/site.css").read_text()
+    assert "sans-serif" in published(out, "static/css/site.css").read_text()
 
 
 def test_an_unknown_theme_is_located_with_the_closest_name(tmp_path, monkeypatch,

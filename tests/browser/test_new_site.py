@@ -231,3 +231,20 @@ def test_the_404_page_is_styled_and_leads_back(new_site, new_page, artifacts):
     watch.errors = [e for e in watch.errors if "/no/such/page/]" not in e]
     clean(watch)
     assert urlsplit(page.url).path == SUB
+
+
+def test_the_feed_and_the_lessons_card_are_served_from_the_wheels_build(new_site: NewSite):
+    # the wheel carries the cards' font (themes/default/fonts/) and the build made them
+    import feedparser
+
+    status, body, kind = _get(new_site.base + LESSON)
+    assert status == 200
+    card = re.search(r'<meta property="og:image" content="([^"]+)">', body.decode())
+    assert card is not None and card.group(1).startswith(new_site.base + "static/cards/")
+    status, png, kind = _get(card.group(1))
+    assert (status, png[:8]) == (200, b"\x89PNG\r\n\x1a\n")
+    status, data, kind = _get(new_site.base + "feed.xml")
+    feed = feedparser.parse(data)
+    assert status == 200 and not feed.bozo
+    assert sorted(e.link for e in feed.entries) == [new_site.base + "kb/three-way-handshake/",
+                                                    new_site.base + LESSON]

@@ -344,7 +344,7 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
                      client_settings: EndpointSettings, server_settings: EndpointSettings,
                      render_text: Callable[[str], str]) -> dict[str, Any]:
     from .capture import Address, CaptureError, anonymise, pick_connection, read_capture
-    from .replay import FrameStep, Replay, ReplayError
+    from .replay import FrameStep, Replay
 
     try:
         segments = read_capture(path)
@@ -400,10 +400,7 @@ def _compile_capture(spec: _CaptureSpec, path: Path, parsed: list[_Step],
         return [_model_step(net, step, render_text) for step in after.get(frame, [])]
 
     out_steps = after_frame(network, 0)
-    try:
-        explained = Replay(network, conn, after_frame).run()
-    except ReplayError as err:
-        raise CaptureError(err.message, err.frame) from None
+    explained = Replay(network, conn, after_frame).run()
     problems: dict[int, str] = {}
     for item in explained:
         if not isinstance(item, FrameStep):
