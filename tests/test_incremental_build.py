@@ -53,6 +53,11 @@ site_ops = st.one_of(
     ops,
     st.tuples(st.just("config"), st.sampled_from(["Site A", "Site B"])),
     st.tuples(st.just("break"), st.sampled_from(["linux/kb/port.md", "pricing.md"])),
+    # a stylesheet every page names (its published name changes) or only lessons do
+    st.tuples(st.just("css"), st.sampled_from(["css/site.css", "css/player.css"])),
+    st.tuples(st.just("meta"), st.sampled_from(["linux/kb/port.md", "linux/how/tcp-handshake.md"]),
+              st.just("date"), st.sampled_from(["2024-05-01", "2025-01-31"])),
+    st.tuples(st.just("lesson"), st.sampled_from(["client connect", "server listen"])),
 )
 
 
@@ -65,6 +70,13 @@ def edit_site(root: Path, op: tuple) -> None:
     elif kind == "break":  # a link to no page: the build fails until a later edit fixes it
         path = root / "content" / args[0]
         path.write_text(path.read_text().replace("[[nope]]", "") + "\nSee [[nope]].\n")
+    elif kind == "css":
+        with open(root / "static" / args[0], "a") as f:
+            f.write("\n/* edited */\n")
+    elif kind == "lesson":  # another step: another trace, another card
+        path = root / "content/linux/how/tcp-handshake.md"
+        path.write_text(path.read_text().replace(
+            "steps:\n", f"steps:\n  - {{title: first, do: [{args[0]}]}}\n", 1))
     else:
         edit(root, op)
     if kind != "break":  # any other edit fixes a broken page
@@ -126,8 +138,9 @@ def test_separate_processes_write_what_a_full_build_writes(make_project, tmp_pat
     for op in [("body", "linux/kb/port.md", "tcp-states"),
                ("meta", "linux/kb/tcp-states.md", "title", "Alpha"),
                ("add", "linux/kb", "Alpha"), ("heading", "linux/kb/port.md", "New"),
-               ("template", "partials/footer.html"), ("static", "a"), ("remove",)]:
-        edit(project.root, op)
+               ("template", "partials/footer.html"), ("static", "a"), ("remove",),
+               ("css", "css/player.css"), ("lesson", "client connect")]:
+        edit_site(project.root, op)
         assert "rendered again, the others as they were" in build(), op
         assert tree(project.out) == full(project.root, tmp_path / "full", search=False), op
 
