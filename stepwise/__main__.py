@@ -1,5 +1,5 @@
 """``python -m stepwise``: the ``stepwise`` command (see :mod:`stepwise.cli`)."""
 
-from stepwise.cli import main
+from stepwise.cli import run
 
-raise SystemExit(main())
+run()

@@ -13,6 +13,7 @@ check runs before Jinja or markdown-it are even loaded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .simulator import RUNTIME_DIR
-from .snapshot import Snapshot, folder_files
+from .snapshot import Snapshot, folder_names
 
 if TYPE_CHECKING:
     from .project import Project
@@ -31,8 +32,10 @@ MARKER = ".stepwise-output"
 PACKAGE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def code_version() -> str:
-    """A hash of this package's source and data files and of the Python version."""
+    """A hash of this package's source and data files and of the Python version (as
+    the process found them the first time it asked)."""
     digest = hashlib.blake2b(sys.version.encode(), digest_size=16)
     for path in sorted(PACKAGE.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
@@ -41,16 +44,18 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def inputs(project: Project) -> list[Path]:
+def inputs(project: Project) -> list[str]:
     """Every file a build of ``project`` reads (captures included: they live in
     content/; the theme's files included: a theme upgraded in place changes them), and
-    the simulator's runtime by its package.json (installed, upgraded or removed by npm)."""
+    the simulator's runtime by its package.json (installed, upgraded or removed by
+    npm); paths as text (see :class:`Snapshot`)."""
     config = project.config
     runtime = project.root / RUNTIME_DIR / "package.json"
-    files = ([config] if config.is_file() else []) + folder_files(project.content)
+    files = ([str(config)] if config.is_file() else []) + folder_names(project.content)
     for folder in project.template_dirs + project.static_dirs:
-        files += folder_files(folder)
-    return files + project.theme_files + ([runtime] if runtime.is_file() else [])
+        files += folder_names(folder)
+    return files + [str(p) for p in project.theme_files] + (
+        [str(runtime)] if runtime.is_file() else [])
 
 
 @dataclass
@@ -85,25 +90,37 @@ def output_id(out: Path) -> str | None:
 
 def unchanged(project: Project, out: Path, key: str) -> CacheEntry | None:
     """The cached entry when nothing changed since it was written, else None."""
+    return scan(project, out, key)[0]
+
+
+def scan(project: Project, out: Path, key: str) -> tuple[CacheEntry | None, Snapshot | None]:
+    """Compare the inputs with the last build's.
+
+    Returns:
+        ``(entry, inputs)``: the cached entry when nothing changed since it was
+        written (else None), and the inputs as they are now (None without an entry to
+        compare with), their hashes taken from the entry for the files whose stamps
+        did not change (see :meth:`Snapshot.compare`).
+    """
     try:
         raw = json.loads(_path(project.root, key).read_text(encoding="utf-8"))
-        snap = Snapshot(files={Path(p): (int(v[0]), int(v[1]), str(v[2]))
+        snap = Snapshot(files={p: (int(v[0]), int(v[1]), str(v[2]))
                                for p, v in raw["files"].items()},
                         taken_ns=int(raw["taken_ns"]))
         entry = CacheEntry(raw["key"], raw["code"], raw["output_id"], raw["summary"], snap)
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if entry.code != code_version() or output_id(out) != entry.output_id:
-        return None
+        return None, None
+    now, change = entry.snapshot.compare(inputs(project))
+    if change or entry.code != code_version() or output_id(out) != entry.output_id:
+        return None, now
     # the folder may have lost files since (deleted by hand): every one must be there
     for name, size in dict(entry.summary.get("sizes", {})).items():  # type: ignore[call-overload]
         try:
             if (out / name).stat().st_size != size:
-                return None
+                return None, now
         except OSError:
-            return None
-    _new, change = entry.snapshot.compare(inputs(project))
-    return None if change else entry
+            return None, now
+    return entry, now
 
 
 def save(project: Project, key: str, out_id: str, summary: dict[str, object],
@@ -111,7 +128,7 @@ def save(project: Project, key: str, out_id: str, summary: dict[str, object],
     """Record a successful build (best effort: a read-only project just has no cache)."""
     data = {"key": key, "code": code_version(), "output_id": out_id, "summary": summary,
             "taken_ns": snapshot.taken_ns,
-            "files": {str(p): list(v) for p, v in snapshot.files.items()}}
+            "files": snapshot.files}
     try:
         folder = project.root / CACHE_DIR
         folder.mkdir(exist_ok=True)

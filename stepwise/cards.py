@@ -24,7 +24,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,13 +128,19 @@ class CardMaker:
     def __init__(self) -> None:
         self._made: dict[str, bytes] = {}
         self._lessons: dict[int, tuple[Mapping[str, Any], tuple[object, ...], Card]] = {}
+        #: the PNG of a card a previous build drew, by its path, or None: an
+        #: incremental build reads it from the output folder instead of drawing it
+        self.previous: Callable[[str], bytes | None] = lambda path: None
 
     def png(self, card: Card) -> bytes:
         data = self._made.get(card.path)
         if data is None:
             if len(self._made) > 4096:  # a long session of edits: start again
                 self._made.clear()
-            data = self._made[card.path] = draw(card)
+            data = self.previous(card.path)
+            if data is None:
+                data = draw(card)
+            self._made[card.path] = data
         return data
 
     def lesson(self, site: str, title: str, slug: str, trace: Mapping[str, Any],

@@ -9,7 +9,9 @@ of the subcommand that was used).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -29,6 +31,16 @@ def version() -> str:
         return installed("stepwise")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """``--version``: argparse's own action, with the version looked up only when
+    asked for (importlib.metadata costs 20 ms on every command otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"{PROG} {version()}")
+        parser.exit()
 
 
 def _base_url(value: str) -> str:
@@ -59,7 +71,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         description="A static-site generator for interactive tutorial pages: content/ "
         "(Markdown + YAML frontmatter) through a theme into a static site.",
         epilog="Run `stepwise COMMAND --help` for a command's options.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands: dict[str, argparse.ArgumentParser] = {}
 
@@ -150,6 +163,25 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.quiet = getattr(args, "quiet", False)
     args.verbose = getattr(args, "verbose", False)
     return args
+
+
+def run() -> None:
+    """The ``stepwise`` command: :func:`main`, then exit at once.
+
+    A build leaves a million objects behind; tearing the interpreter down frees each
+    of them (60 ms at 1,000 pages) for a process that is ending anyway. Every file
+    written is closed by then, and the output streams are flushed here.
+    """
+    try:
+        status = main()
+    except SystemExit as stop:  # --help, --version, a wrong option (argparse)
+        status = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+        if not isinstance(stop.code, int | None):
+            print(stop.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed, or a reader gone
+            stream.flush()
+    os._exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,6 +77,7 @@ class PageCompiler:
         """Run every step for the page; results land on the page, problems in the lists."""
         page = self.page
         page.links_out, page.ref_slugs, page.trace, page.minutes = set(), set(), None, None
+        page.steps = None
         page.simulator = None
         page.reads, page.assets, page.external = set(), {}, []
         page.html = page.lead_html = ""
@@ -92,6 +93,8 @@ class PageCompiler:
         self.check_references()
         self.render_lead()
         self.compile_trace()
+        if page.trace is not None:
+            page.steps = len(page.trace.get("steps", []))
         # counted here, where a parallel build compiles the page, not by the
         # process that lists it
         reading_minutes(page)

@@ -96,12 +96,20 @@ class Page:
     external: list[tuple[str, int | None]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
+    #: the number of steps of its trace (None: no trace), as listings show it
+    steps: int | None = None
     minutes: int | None = None
     #: a simulator page's settings (JSON form)
     simulator: dict[str, Any] | None = None
+    #: what compiling it found that does not stop the build
+    warnings: list[BuildError] = field(default_factory=list)
     #: ``date:`` and ``updated:``, read (None: not given, or wrong: reported)
     date: PageDate | None = None
     updated: PageDate | None = None
+    #: what rendering it wrote (its HTML, a lesson's card) and the static files it
+    #: names (``asset()``), as their sources name them: kept for rebuilds
+    outputs: tuple[str, ...] = ()
+    static_used: frozenset[str] = frozenset()
 
     @property
     def title(self) -> str:
@@ -114,6 +122,17 @@ class Page:
         if not self.is_index:
             return spelling(self.rel.stem)
         return spelling(self.rel.parent.name) if self.rel.parent.parts else "home"
+
+    @functools.cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys a reference can match this page by: its slug, and the
+        :func:`name_key` of its file name and of its title (both fixed once loaded)."""
+        return frozenset({self.slug, name_key(self.name), name_key(self.title)})
+
+    @functools.cached_property
+    def path_keys(self) -> tuple[str, ...]:
+        """The :func:`name_key` of each folder and name of :attr:`refpath`."""
+        return tuple(name_key(s) for s in self.refpath.split("/")) if self.refpath else ()
 
     @property
     def seed(self) -> str:
@@ -184,6 +203,7 @@ def _slug_text(text: str, keep: str) -> str:
     return re.sub(r"-{2,}", "-", "".join(out))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slugify(name: str) -> str:
     """Turn a file or folder name into a URL segment.
 
@@ -196,12 +216,14 @@ def slugify(name: str) -> str:
     return slug if any(c.isalnum() for c in slug) else "page"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
     """The form page names are compared in: NFC, case-folded, then the slug rule.
 
     ``[[TCP States]]``, ``[[tcp states]]`` and ``[[tcp-states]]`` all give
     ``tcp-states``, the key of the file ``tcp-states.md`` and of the title "TCP
-    states"; ``Straße`` and ``STRASSE`` give one key too.
+    states"; ``Straße`` and ``STRASSE`` give one key too. Remembered: every link
+    asks for the keys of its target's name, again and again.
     """
     return slugify(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()))
 
@@ -257,6 +279,12 @@ def page_files(content_dir: Path) -> list[Path]:
     """Every page source under ``content_dir``: ``*.md`` and ``*.markdown`` (any case),
     sorted, hidden ones skipped. Symlinked folders are listed too, so that the loader
     can refuse them with a message instead of skipping them unseen."""
+    return [Path(p) for p in page_names(content_dir)]
+
+
+def page_names(content_dir: Path) -> list[str]:
+    """:func:`page_files` as text (a scan compares them without making ``Path``
+    objects)."""
     found: list[str] = []
     # os.walk, not Path.rglob: this runs on every rebuild while serving
     for folder, dirs, files in os.walk(content_dir):
@@ -265,7 +293,7 @@ def page_files(content_dir: Path) -> list[Path]:
                      if os.path.islink(os.path.join(folder, d)))
         found.extend(os.path.join(folder, f) for f in files
                      if f.lower().endswith(PAGE_SUFFIXES) and not f.startswith("."))
-    return [Path(p) for p in sorted(found)]
+    return sorted(found)
 
 
 def load_page_file(

@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
@@ -239,6 +238,9 @@ def _render_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env
     latex = token.content.strip()
     problem = _latex_problem(latex)
     if problem is None:
+        # imported here: a site without math does not pay its 20 ms import
+        from latex2mathml.converter import convert as latex_to_mathml
+
         try:
             mathml = latex_to_mathml(latex, display="block" if block else "inline")
         except Exception as err:  # noqa: BLE001 - latex2mathml raises many kinds, all a warning

@@ -8,6 +8,8 @@ name the real line. A file without frontmatter is an error: every page needs a t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,6 +41,28 @@ class SourceFile:
     yaml: YamlDocument
     body: str
     body_line: int
+
+
+class UnreadSource(SourceFile):
+    """The source of a page restored from the build state (:mod:`stepwise.state`),
+    read from ``path`` the first time any of its fields is asked for.
+
+    Raises (on that first use):
+        OSError, FrontmatterError: as reading the page would.
+    """
+
+    def __init__(self, path: Path, shown: str):  # noqa: D107 - the fields come later
+        object.__setattr__(self, "_origin", (path, shown))
+
+    def __getattr__(self, name: str) -> Any:
+        # only for the attributes not set yet: the dataclass fields
+        if name.startswith("_"):
+            raise AttributeError(name)
+        path, shown = self._origin
+        source = split_source(decode_source(path.read_bytes(), shown), shown)
+        for field in ("meta", "yaml", "body", "body_line"):
+            object.__setattr__(self, field, getattr(source, field))
+        return getattr(source, name)
 
 
 def decode_source(data: bytes, path: str) -> str:

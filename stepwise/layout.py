@@ -102,6 +102,9 @@ class SiteRenderer:
                  cards: CardMaker | None = None):
         self.project, self.config, self.pages, self.links = project, config, pages, links
         self.assets = assets if assets is not None else Assets()
+        #: the static files (as their sources name them) that ``asset()`` was asked
+        #: for since :meth:`page_files` began the page
+        self.static_used: set[str] = set()
         self.cards = cards if cards is not None else CardMaker()
         self.tree = SiteTree(pages)
         self.env = env or create_environment(project.template_dirs)
@@ -136,7 +139,9 @@ class SiteRenderer:
         return dict(sorted(files.items()))
 
     def page_files(self, page: Page) -> dict[str, bytes]:
-        """What rendering ``page`` writes: its HTML, and a lesson's social card."""
+        """What rendering ``page`` writes: its HTML, and a lesson's social card; and in
+        :attr:`static_used`, the static files it names."""
+        self.static_used = set()
         files = {page.output_path: self.render_page(page).encode("utf-8")}
         card = self.page_card(page)
         if card is not None:
@@ -273,6 +278,7 @@ class SiteRenderer:
             return href_url(target.url, anchor)
 
         def asset(path: str) -> str:
+            self.static_used.add(path.lstrip("/"))
             path = self.assets.published(path)
             return base + path.lstrip("/") if absolute else relative_asset(url, path)
 
@@ -462,8 +468,8 @@ class SiteRenderer:
         meta: dict[str, object] = {"layout": page.layout, "is_section": page.is_index}
         if not page.is_index:
             meta["minutes"] = reading_minutes(page)
-        if page.trace is not None:
-            meta["steps"] = len(page.trace.get("steps", []))
+        if page.steps is not None:
+            meta["steps"] = page.steps
         if page.date is not None:
             words = self.config.strings.get("dates")
             meta["date"] = {"iso": page.date.iso, "text": format_date(page.date, words)}

@@ -38,7 +38,7 @@ _NOT_IN_NAMES = set("[]")
 def page_keys(page: Page) -> set[str]:
     """The keys a reference can match ``page`` by: its slug, and the keys of its file
     name and title (see :func:`stepwise.content.name_key`)."""
-    return {page.slug, name_key(page.name), name_key(page.title)}
+    return set(page.keys)
 
 
 def reference_keys(ref: str) -> set[str]:
@@ -69,12 +69,11 @@ class LinkIndex:
         self._by_slug: dict[str, list[Page]] = {}
         for page in self.pages:
             self._by_slug.setdefault(page.slug, []).append(page)
-            for key in sorted(page_keys(page)):
+            for key in sorted(page.keys):
                 self._by_key.setdefault(key, []).append(page)
         self._shortest: dict[int, str] = {}  # by id(page): every link writes one
         self._sources = {os.path.normpath(p.source): p for p in self.pages}
-        self._path_keys = {id(p): [name_key(s) for s in p.refpath.split("/")]
-                           if p.refpath else [] for p in self.pages}
+        self._path_keys = {id(p): list(p.path_keys) for p in self.pages}
 
     def resolve(self, ref: str, what: str = "wiki-link", here: Page | None = None
                 ) -> tuple[Page, str | None]:

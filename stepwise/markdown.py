@@ -30,10 +30,6 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from .extensions import extensions_plugin
 from .wikilinks import record_line, wikilinks_plugin
@@ -55,17 +51,27 @@ class Problems:
     warnings: list[tuple[int | None, str]] = field(default_factory=list)
 
 
-_FORMATTER = HtmlFormatter(nowrap=True)  # building one computes its whole stylesheet
+@functools.cache
+def _formatter() -> Any:
+    """Pygments' HTML formatter, made once (making one computes its whole stylesheet),
+    and Pygments imported only when a page has code to highlight."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     if not lang:
         return ""
+    from pygments import highlight as pygments_highlight
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_by_name(lang)
     except ClassNotFound:
         return ""
-    body = pygments_highlight(code, lexer, _FORMATTER)
+    body = pygments_highlight(code, lexer, _formatter())
     return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
 
 
@@ -248,6 +254,8 @@ def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False,
 def highlight_css() -> str:
     """Pygments CSS for the ``.highlight`` class: a light theme, and a dark one under
     ``prefers-color-scheme: dark``."""
+    from pygments.formatters import HtmlFormatter
+
     light = HtmlFormatter(style="default").get_style_defs(".highlight")
     dark = HtmlFormatter(style="monokai").get_style_defs(".highlight")
     skip = ("pre", "td.", "span.linenos", ".highlight .hll", ".highlight  {")

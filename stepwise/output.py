@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from .errors import OutputError, WorkerError, display_path
@@ -118,6 +118,13 @@ def recover(out: Path) -> None:
             return
 
 
+def remove_leftovers(out: Path) -> None:
+    """Remove the temporary folders that killed builds left beside ``out`` (a running
+    build's are kept)."""
+    for stale in _siblings(out, "build") + _siblings(out, "old"):
+        _remove(stale)
+
+
 def check_output_dir(out: Path, protected: list[Path]) -> None:
     """Refuse an output folder that would replace the project or a stranger's folder.
 
@@ -150,6 +157,11 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
             "or empty it first",
             display_path(out),
         )
+
+
+def marker_text(output_id: str) -> str:
+    """The marker file of an output folder made by the build ``output_id``."""
+    return f"made by stepwise; replaced on each build\nbuild: {output_id}\n"
 
 
 #: The static folders of a build: one folder, or several in lookup order (the site's
@@ -207,8 +219,7 @@ class OutputStage:
         except OSError as err:
             raise OutputError(f"cannot create the output folder: {err.strerror}",
                               display_path(out)) from None
-        for stale in _siblings(out, "build") + _siblings(out, "old"):
-            _remove(stale)
+        remove_leftovers(out)
         self.out = out
         # unique, not just the process id: builds in two containers may share one
         token = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -263,10 +274,11 @@ class OutputStage:
 
     def commit(self, files: Mapping[str, bytes], static_dir: StaticDirs,
                before_swap: Callable[[Path], object] | None = None,
-               output_id: str = "") -> int:
+               output_id: str = "", names: Collection[str] | None = None) -> int:
         """Complete the folder with ``files`` (those not staged yet) and
         ``static_dir``, and swap it in place of ``out``. Arguments as for
-        :func:`write_site`.
+        :func:`write_site`; ``names``: the path of every generated file, staged or in
+        ``files`` (default: ``files``' own), checked for clashes and counted.
 
         Returns:
             The number of files in the output (generated and static).
@@ -285,10 +297,9 @@ class OutputStage:
                     f"{len(missing)} written files vanished from the temporary folder "
                     f"before it was complete ({missing[0]}, ...); did another program "
                     "remove it? Build again", self._shown(self.tmp))
-            count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures)
-            (self.tmp / MARKER).write_text(
-                f"made by stepwise; replaced on each build\nbuild: {output_id}\n",
-                encoding="utf-8")
+            count = _write_tree(self.tmp, files, static_dir, self.staged, self.failures,
+                                files.keys() if names is None else names)
+            (self.tmp / MARKER).write_text(marker_text(output_id), encoding="utf-8")
             if before_swap is not None:
                 before_swap(self.tmp)
             _swap(self.tmp, self.out)
@@ -323,10 +334,27 @@ class OutputStage:
 
 
 def _write_file(tmp: str, rel: str, data: bytes) -> None:
+    """Write ``data`` to ``tmp/rel``, making its folder if needed.
+
+    A system call per step, no more: most pages are ``NAME/index.html`` in a new
+    folder whose parent exists (pages are written by URL, parents first), so one
+    ``mkdir`` and one ``open``; ``os.makedirs`` would ``stat`` every parent first.
+    """
     path = os.path.join(tmp, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as out:
-        out.write(data)
+    folder = os.path.dirname(path)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _remove(path: Path) -> None:
@@ -354,11 +382,13 @@ def _static_sources(static_dir: StaticDirs) -> dict[str, tuple[Path, Path]]:
 
 
 def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
-                staged: set[str], failures: list[tuple[int, str, str]]) -> int:
+                staged: set[str], failures: list[tuple[int, str, str]],
+                names: Collection[str]) -> int:
     sources = _static_sources(static_dir)
     static_files = {rel: src for rel, (src, _folder) in sources.items()}
+    generated = set(names)
     for rel, (src, folder) in sources.items():
-        if rel in files:
+        if rel in generated:
             raise OutputError(
                 f"static file would overwrite the generated file {rel}; rename it",
                 display_path(src),
@@ -367,21 +397,24 @@ def _write_tree(tmp: Path, files: Mapping[str, bytes], static_dir: StaticDirs,
             raise OutputError("symlink points outside the static folder; copy the file in "
                               "instead", display_path(src))
     # before a failed staged write: a path clash explains it better than "Not a directory"
-    _check_paths([*files, *static_files])
+    check_paths([*generated, *static_files])
     if failures:
         number, message, filename = failures[0]
         raise OSError(number, message, filename)
-    for rel in sorted(files):
-        if rel not in staged:
-            _write_file(str(tmp), rel, files[rel])
+    unwritten = sorted(generated - staged)
+    missing = [rel for rel in unwritten if rel not in files]
+    if missing:
+        raise ValueError(f"no bytes for {len(missing)} generated files ({missing[0]}, ...)")
+    for rel in unwritten:
+        _write_file(str(tmp), rel, files[rel])
     for rel, src in static_files.items():
         target = tmp / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
-    return len(files) + len(static_files)
+    return len(generated) + len(static_files)
 
 
-def _check_paths(paths: list[str]) -> None:
+def check_paths(paths: list[str]) -> None:
     """A file and a folder may not share a path: a page ``sitemap.xml/`` next to the
     generated ``sitemap.xml``, a page ``static/css/site.css/`` next to the static file."""
     taken = set(paths)

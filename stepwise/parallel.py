@@ -2,21 +2,28 @@
 
 Stages 3-5 are per page, but each needs something from all pages before it can run:
 compiling needs every page's heading ids (to check ``#anchor`` links), and rendering
-needs every page's compile results (backlinks, reading times, step counts). So the
-processes run in lock-step (bulk-synchronous), exchanging only what the next stage
-needs:
+needs what other pages' layouts show of each page (backlinks, reading times, step
+counts). So the processes run in lock-step (bulk-synchronous), exchanging only what
+the next stage needs:
 
 1. each parses its shard and sends its pages' headings; all headings go to all;
-2. each compiles its shard and sends the results (HTML, links, trace...); the build
-   process runs the checks over the whole site (a front page, the menu) and, if they
-   pass, sends all results to all;
+2. each compiles its shard and sends the results to the build process (HTML, links,
+   trace...: it keeps every page's, for the site-wide checks, the tag pages and the
+   build cache); if the checks pass, it sends each worker only the *render facets* of
+   the other shards' pages (:data:`RENDER_FIELDS`: links, reading time, step count,
+   simulator settings), never their HTML;
 3. each renders its shard, writes it into the build's temporary output folder
-   (:class:`stepwise.output.OutputStage`) and sends the output bytes.
+   (:class:`stepwise.output.OutputStage`) and sends back each file's digest and size
+   (the bytes too only when there is no output stage: ``serve`` keeps them).
 
-The workers are forked from the build process once the pages are loaded, so they
-start with the same state and the same code; the build process itself works on the
-first shard. Everything is sorted and merged by URL, so the output is byte-identical
-to a serial build (tests/test_parallel.py checks it).
+Shards are contiguous runs of pages by URL (a section's pages stay together, so what
+they share is made once per process), cut where the estimated cost (:func:`page_cost`:
+lessons and section pages cost more) is balanced; the build process's shard is lighter
+by its own extra work (the site files, the merge). The workers are forked from the
+build process once the pages are loaded, so they start with the same state and the
+same code; the build process itself works on the first shard. Everything is merged by
+URL, so the output is byte-identical to a serial build (tests/test_parallel.py checks
+it). ``STEPWISE_TIMINGS`` records each process's stages (:mod:`stepwise.timings`).
 """
 
 from __future__ import annotations
@@ -24,15 +31,21 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import traceback
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .content import Page
 from .errors import BuildError, ErrorList, WorkerError
+from .snapshot import Digest
+from .timings import flush, forget, span
 
 if TYPE_CHECKING:
+    from .config import SiteConfig
     from .layout import SiteRenderer
     from .links import LinkIndex
     from .output import OutputStage
@@ -44,6 +57,11 @@ class SiteBuild(Protocol):
     imports it."""
 
     stage: OutputStage | None
+    config: SiteConfig | None
+    _bodies: dict[Path, bytes]
+
+    @property
+    def pages(self) -> list[Page]: ...
 
     def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]: ...
 
@@ -55,23 +73,77 @@ class SiteBuild(Protocol):
                        errors: list[BuildError], warnings: list[BuildError]) -> None: ...
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
-                        errors: list[BuildError], warnings: list[BuildError]) -> None: ...
+                        errors: list[BuildError]) -> None: ...
 
     def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer: ...
 
     def _render_pages(self, renderer: SiteRenderer, pages: list[Page], urls: set[str],
                       errors: list[BuildError], stage: OutputStage | None = None
-                      ) -> dict[str, bytes]: ...
+                      ) -> tuple[dict[str, bytes], dict[str, Digest]]: ...
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
-                       rendered: dict[str, bytes], errors: list[BuildError]
-                       ) -> dict[str, bytes]: ...
+                       rendered: dict[str, bytes], digests: dict[str, Digest],
+                       errors: list[BuildError]
+                       ) -> tuple[dict[str, bytes], dict[str, Digest]]: ...
+
 
 #: Below this many pages a fork costs more than it saves.
 MIN_PAGES = 200
-#: What compiling a page sets on it (see PageCompiler.compile).
-RESULT_FIELDS = ("html", "lead_html", "links_out", "ref_slugs", "reads", "trace", "minutes",
-                 "simulator", "assets", "external")
+#: What compiling a page sets on it (see PageCompiler.compile) that the build process
+#: reads (the site-wide checks, the facets, the tag pages); the rest, its
+#: :data:`BODY_FIELDS`, it gets pickled and keeps so, until a page is rendered again
+#: (``serve``) or for the build state (:mod:`stepwise.state`).
+RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulator",
+                 "assets", "warnings")
+#: The heavy part of a page's compile results: read only to render the page itself.
+BODY_FIELDS = ("html", "lead_html", "trace", "external")
+#: What rendering a page sets on it (see ``SiteBuild._render_pages``).
+RENDERED_FIELDS = ("outputs", "static_used")
+#: What rendering another page reads of a page's compile results: its links (the
+#: backlinks), reading time and step count (listings), simulator settings (the
+#: lessons' "explore from here" links). Its title, headings, tags... every process
+#: has from loading and parsing.
+RENDER_FIELDS = ("links_out", "minutes", "steps", "simulator")
+
+
+def body_blob(page: Page) -> bytes:
+    """``page``'s :data:`BODY_FIELDS`, pickled (see ``SiteBuild._materialize``)."""
+    return pickle.dumps(tuple(getattr(page, f) for f in BODY_FIELDS),
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+#: What drawing a lesson's social card costs (µs; stepwise.cards: 10 ms each).
+CARD_COST = 10_000
+
+
+def page_cost(page: Page, cards: bool = False) -> int:
+    """The estimated time to parse, compile, render and write ``page``, in
+    microseconds (measured on the benchmark site: ~0.3 µs a byte of Markdown, 200 µs
+    a step of a lesson's trace, 1.3 ms for a section page's listing; with ``cards``,
+    :data:`CARD_COST` for a lesson's card)."""
+    body = len(page.source_file.body)
+    steps = page.meta.get("steps")
+    lesson = isinstance(steps, list)
+    return (800 + body * 3 // 10 + (200 * len(steps) if isinstance(steps, list) else 0)
+            + (1300 if page.is_index else 0) + (CARD_COST if lesson and cards else 0))
+
+
+def shard(pages: list[Page], jobs: int, handicap: int = 0, cards: bool = False
+          ) -> list[list[str]]:
+    """Cut ``pages`` (sorted by URL) into ``jobs`` contiguous runs of about equal
+    :func:`page_cost`, the first one lighter by ``handicap`` (µs: the build process's
+    own work). Returns the URLs of each run."""
+    costs = [page_cost(p, cards) for p in pages]
+    total = sum(costs) + handicap
+    shards: list[list[str]] = [[] for _ in range(jobs)]
+    done, at = 0, 0
+    for page, cost in zip(pages, costs, strict=True):
+        # the run a page falls in: where the middle of its cost lies
+        while at < jobs - 1 and (done + handicap + cost / 2) * jobs >= total * (at + 1):
+            at += 1
+        shards[at].append(page.url)
+        done += cost
+    return shards
 
 
 def worker_count(pages: int, jobs: int | None) -> int:
@@ -92,7 +164,7 @@ class _Shard:
 
     def __init__(self, build: SiteBuild, urls: list[str]):
         self.build, self.urls = build, urls
-        self.pages, self.links, self.warnings = build._compile_setup()
+        self.pages, self.links, _warnings = build._compile_setup()
         self.by_url = {p.url: p for p in self.pages}
 
     def parse(self) -> dict[str, list[tuple[int, str, str]]]:
@@ -105,26 +177,41 @@ class _Shard:
             self.by_url[url].headings = found
             self.by_url[url].parsed = True
 
-    def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError], list[BuildError]]:
+    def compile(self) -> tuple[dict[str, tuple[Any, ...]], list[BuildError]]:
+        """Compile the shard: its pages' :data:`RESULT_FIELDS` and the errors."""
         errors: list[BuildError] = []
-        warnings: list[BuildError] = []
-        self.build._compile_pages(self.pages, self.links, self.urls, errors, warnings)
-        results = {url: tuple(getattr(self.by_url[url], f) for f in RESULT_FIELDS)
-                   for url in self.urls}
-        return results, errors, warnings
+        self.build._compile_pages(self.pages, self.links, self.urls, errors, [])
+        return self.results(RESULT_FIELDS, self.urls), errors
 
-    def apply(self, results: dict[str, tuple[Any, ...]]) -> None:
+    def bodies(self) -> dict[str, bytes]:
+        """The shard's :data:`BODY_FIELDS`, pickled page by page."""
+        return {url: body_blob(self.by_url[url]) for url in self.urls}
+
+    def results(self, fields: tuple[str, ...], urls: Iterable[str]
+                ) -> dict[str, tuple[Any, ...]]:
+        """The ``fields`` of the pages at ``urls``."""
+        return {url: tuple(getattr(self.by_url[url], f) for f in fields) for url in urls}
+
+    def apply(self, fields: tuple[str, ...], results: dict[str, tuple[Any, ...]]) -> None:
         for url, values in results.items():
-            for name, value in zip(RESULT_FIELDS, values, strict=True):
-                setattr(self.by_url[url], name, value)
+            page = self.by_url[url]
+            for name, value in zip(fields, values, strict=True):
+                setattr(page, name, value)
 
-    def render(self) -> tuple[dict[str, bytes], list[BuildError], Any]:
-        """Render the shard; with an output stage, also write it."""
+    def render(self) -> tuple[dict[str, bytes] | None, dict[str, Digest], list[BuildError],
+                              Any, dict[str, tuple[Any, ...]]]:
+        """Render the shard; with an output stage, also write it, and keep no bytes.
+        Returns the bytes (or None), digests, errors, writes and the pages'
+        :data:`RENDERED_FIELDS`."""
         errors: list[BuildError] = []
         renderer = self.build._renderer(self.pages, self.links)
         stage = self.build.stage
-        rendered = self.build._render_pages(renderer, self.pages, set(self.urls), errors, stage)
-        return rendered, errors, stage.flush() if stage is not None else None
+        rendered, digests = self.build._render_pages(renderer, self.pages, set(self.urls),
+                                                     errors, stage)
+        facts = self.results(RENDERED_FIELDS, self.urls)
+        if stage is None:
+            return rendered, digests, errors, None, facts
+        return None, digests, errors, stage.flush(), facts
 
 
 def _child(build: SiteBuild, urls: list[str], conn: Connection,
@@ -133,17 +220,28 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
     # (and the ones forked before it) from seeing the build process die
     for other in inherited:
         other.close()
+    forget()
     status = 0
     try:
-        shard = _Shard(build, urls)
-        conn.send(shard.parse())
-        shard.set_headings(conn.recv())
-        conn.send(shard.compile())
-        results = conn.recv()
-        if results is None:  # the build found errors before rendering: nothing to do
+        with span("setup"):
+            shard = _Shard(build, urls)
+        with span("parse"):
+            parsed = shard.parse()
+        _send(conn, parsed, "headings")
+        shard.set_headings(_get(conn, "headings"))
+        with span("compile"):
+            results, errors = shard.compile()
+        with span("pickle:bodies"):
+            bodies = shard.bodies()
+        _send(conn, (results, bodies, errors), "results")
+        facets = _get(conn, "facets")
+        if facets is None:  # the build found errors before rendering: nothing to do
             return
-        shard.apply(results)
-        conn.send(shard.render())
+        with span("apply"):
+            shard.apply(RENDER_FIELDS, facets)
+        with span("render"):
+            rendered = shard.render()
+        _send(conn, rendered, "outputs")
     except KeyboardInterrupt:
         status = 1
         with contextlib.suppress(OSError):
@@ -156,6 +254,7 @@ def _child(build: SiteBuild, urls: list[str], conn: Connection,
             conn.send(_Crash(traceback.format_exc()))
     finally:
         conn.close()
+        flush()
         os._exit(status)  # no atexit handlers or buffers of the parent run twice
 
 
@@ -168,9 +267,27 @@ class _Interrupted:
     """Sent by a worker that got Ctrl-C: the build process reports it as its own."""
 
 
-def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess) -> Any:
+def _send(conn: Connection, message: Any, what: str) -> None:
+    """Pickle and send ``message`` (timed as ``pickle:what`` and ``pipe:what``)."""
+    with span(f"pickle:{what}") as measured:
+        data = ForkingPickler.dumps(message)
+        measured.bytes = len(data)
+    with span(f"pipe:{what}"):
+        conn.send_bytes(data)
+
+
+def _get(conn: Connection, what: str) -> Any:
+    """Receive and unpickle a message (timed as ``wait:what`` and ``unpickle:what``)."""
+    with span(f"wait:{what}") as measured:
+        data = conn.recv_bytes()
+        measured.bytes = len(data)
+    with span(f"unpickle:{what}"):
+        return ForkingPickler.loads(data)
+
+
+def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess, what: str) -> Any:
     try:
-        message = conn.recv()
+        message = _get(conn, what)
     except EOFError:
         worker.join(timeout=1)
         code = worker.exitcode
@@ -186,61 +303,85 @@ def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess) -> Any:
 
 
 def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list[BuildError]
-                      ) -> tuple[list[Page], LinkIndex, dict[str, bytes]]:
+                      ) -> tuple[list[Page], LinkIndex, dict[str, bytes], dict[str, Digest]]:
     """Compile and render ``urls`` in ``jobs`` processes (this one included).
 
     Returns:
-        ``(pages, links, outputs)`` as the serial stages would.
+        ``(pages, links, outputs, digests)`` as the serial stages would; ``outputs``
+        lacks the workers' pages when they wrote them (an output stage is set).
 
     Raises:
         ErrorList: every problem found, as a serial build would report them.
     """
-    shards = [urls[i::jobs] for i in range(jobs)]
+    pages = build.pages
+    # the build process also merges, checks the whole site and makes the site files
+    # (about a section page per tag): its shard is lighter by as much
+    tags = {str(t) for p in pages for t in (p.meta.get("tags") or [])}
+    cards = build.config is not None and build.config.absolute_base is not None
+    shards = shard([p for p in pages if p.url in set(urls)], jobs,
+                   handicap=20_000 + 1300 * len(tags) + (CARD_COST if cards else 0),
+                   cards=cards)
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     workers = []
+    flush()  # the spans so far are this process's, not the workers' too
     for shard_urls in shards[1:]:
         mine, theirs = context.Pipe()
         worker = context.Process(target=_child, daemon=True,
                                  args=(build, shard_urls, theirs, [*conns, mine]))
-        worker.start()
+        with span("fork"):
+            worker.start()
         theirs.close()
         conns.append(mine)
         workers.append(worker)
     pairs = list(zip(conns, workers, strict=True))
     failed = True
     try:
-        shard = _Shard(build, shards[0])
-        headings = shard.parse()
+        with span("setup"):
+            local = _Shard(build, shards[0])
+        with span("parse"):
+            headings = local.parse()
         for conn, worker in pairs:
-            headings.update(_recv(conn, worker))
+            headings.update(_recv(conn, worker, "headings"))
         for conn in conns:
-            conn.send(headings)
-        shard.set_headings(headings)
-        results, found, warnings = shard.compile()
+            _send(conn, headings, "headings")
+        local.set_headings(headings)
+        with span("compile"):
+            _results, found = local.compile()
         for conn, worker in pairs:
-            theirs_results, theirs_errors, theirs_warnings = _recv(conn, worker)
-            results.update(theirs_results)
+            theirs_results, theirs_bodies, theirs_errors = _recv(conn, worker, "results")
+            with span("apply"):
+                local.apply(RESULT_FIELDS, theirs_results)
+                for url, body in theirs_bodies.items():
+                    build._bodies[local.by_url[url].source] = body
             found += theirs_errors
-            warnings += theirs_warnings
-        shard.apply(results)
         # the checks over the whole site, before any page is rendered (as a serial
-        # build does them): rendering assumes them (a front page, say)
+        # build does them): rendering assumes them (a front page, say); the pages'
+        # warnings came with their results
         errors.extend(found)
-        shard.warnings.extend(warnings)
         try:
-            build._compile_finish(shard.pages, shard.links, set(urls), errors, shard.warnings)
+            with span("compile_finish"):
+                build._compile_finish(local.pages, local.links, set(urls), errors)
         except ErrorList:
             for conn in conns:
                 with contextlib.suppress(OSError):  # a worker that died meanwhile
                     conn.send(None)
             raise
-        for conn in conns:
-            conn.send(results)
-        rendered, render_errors, _ = shard.render()
+        for conn, theirs_urls in zip(conns, shards[1:], strict=True):
+            own = set(theirs_urls)
+            _send(conn, local.results(RENDER_FIELDS, (u for u in urls if u not in own)),
+                  "facets")
+        with span("render"):
+            rendered, digests, render_errors, _, _facts = local.render()
+        assert rendered is not None or build.stage is not None
+        outputs = rendered or {}
         for conn, worker in pairs:
-            theirs_rendered, theirs_errors, theirs_writes = _recv(conn, worker)
-            rendered.update(theirs_rendered)
+            theirs_rendered, theirs_digests, theirs_errors, theirs_writes, theirs_facts = _recv(
+                conn, worker, "outputs")
+            local.apply(RENDERED_FIELDS, theirs_facts)
+            digests.update(theirs_digests)
+            if theirs_rendered is not None:
+                outputs.update(theirs_rendered)
             render_errors += theirs_errors
             if build.stage is not None and theirs_writes is not None:
                 written, failures = theirs_writes
@@ -259,5 +400,7 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
                 worker.join()
     if render_errors:
         raise ErrorList(render_errors)
-    renderer = build._renderer(shard.pages, shard.links)
-    return shard.pages, shard.links, build._render_finish(renderer, shard.pages, rendered, [])
+    renderer = build._renderer(local.pages, local.links)
+    with span("render_finish"):
+        outputs, digests = build._render_finish(renderer, local.pages, outputs, digests, [])
+    return local.pages, local.links, outputs, digests

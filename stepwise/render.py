@@ -13,6 +13,7 @@ instead of Jinja's "'dict object' has no attribute".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -25,6 +26,29 @@ from markupsafe import Markup
 from .errors import TemplateError, display_path
 
 LAYOUT_DIR = "layouts"
+#: The folder of the build cache (``.stepwise-cache/``) that keeps compiled templates.
+TEMPLATES_CACHE = "templates"
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates in a folder, which a build that cannot write
+    it (a read-only project) does without."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    """Jinja's bytecode cache in ``folder`` (made if missing): a template compiled by
+    one build is loaded by the next instead of compiled again (Jinja checks it against
+    the template's source). None when the folder cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+    except OSError:
+        return None
+    return _BytecodeCache(str(folder))
 
 
 class Strings(dict[str, str]):
@@ -56,11 +80,14 @@ class _Undefined(jinja2.StrictUndefined):
         return str(super()._undefined_message)
 
 
-def create_environment(templates_dirs: Path | list[Path]) -> jinja2.Environment:
+def create_environment(templates_dirs: Path | list[Path],
+                       bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     """A Jinja environment over ``templates_dirs`` (a template is taken from the first
-    folder that has it; autoescape, StrictUndefined)."""
+    folder that has it; autoescape, StrictUndefined). ``bytecode_cache`` keeps the
+    compiled templates between builds (Jinja checks each against its source)."""
     folders = [templates_dirs] if isinstance(templates_dirs, Path) else templates_dirs
     env = jinja2.Environment(
+        bytecode_cache=bytecode_cache,
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=True,
         undefined=_Undefined,

@@ -16,10 +16,11 @@ templates/base.html).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,7 +93,8 @@ def check_pages(pages: Iterable[Page]) -> None:
         raise ErrorList(errors)
 
 
-def index_site(out_dir: Path, *, executable: Path | None = None) -> SearchIndex:
+def index_site(out_dir: Path, *, executable: Path | None = None,
+               meanwhile: Callable[[], object] | None = None) -> SearchIndex:
     """Index the HTML pages of the written site ``out_dir`` into ``out_dir/pagefind/``.
 
     The new index is written beside the old one and swapped in when complete, so a
@@ -101,12 +103,32 @@ def index_site(out_dir: Path, *, executable: Path | None = None) -> SearchIndex:
     Args:
         out_dir: the output folder, pages already written.
         executable: the Pagefind binary (default: :func:`pagefind_executable`).
+        meanwhile: called while Pagefind runs (the build saves its caches).
 
     Returns:
         The number of pages indexed and the index's size.
 
     Raises:
         BuildError: the binary is missing, fails or times out (its output is quoted).
+    """
+    tmp, found = make_index(out_dir, executable=executable, meanwhile=meanwhile)
+    final = out_dir / SEARCH_DIR
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return dataclasses.replace(found, path=final)
+
+
+def make_index(out_dir: Path, *, executable: Path | None = None,
+               meanwhile: Callable[[], object] | None = None) -> tuple[Path, SearchIndex]:
+    """Index the HTML pages of ``out_dir`` into a new folder inside it, hidden
+    (``.pagefind-PID``), for the caller to put in place of ``pagefind/``: Pagefind has
+    no incremental mode (its issue #71), so every page is indexed each time.
+
+    Returns:
+        ``(folder, index)``.
+
+    Raises:
+        BuildError: as :func:`index_site`.
     """
     binary = executable or pagefind_executable()
     if not out_dir.is_dir():
@@ -118,25 +140,32 @@ def index_site(out_dir: Path, *, executable: Path | None = None) -> SearchIndex:
     command = [str(binary), "--site", str(out_dir), "--output-subdir", tmp_name,
                "--keep-index-url", "--quiet"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                              check=False, env={**os.environ, "NO_COLOR": "1"})
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "NO_COLOR": "1"}) as running:
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+                stdout, stderr = running.communicate(timeout=TIMEOUT_S)
+            except BaseException:
+                running.kill()
+                raise
     except (OSError, subprocess.TimeoutExpired) as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise BuildError(f"search: could not run Pagefind ({binary}): {err}",
                          display_path(out_dir)) from None
-    if done.returncode != 0 or not (tmp / "pagefind.js").is_file():
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        output = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()
+        raise
+    if running.returncode != 0 or not (tmp / "pagefind.js").is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        output = (stderr.strip() or stdout.strip() or "no output").splitlines()
         raise BuildError(
-            f"search: Pagefind failed (exit status {done.returncode}): "
+            f"search: Pagefind failed (exit status {running.returncode}): "
             + " | ".join(output[-5:]), display_path(out_dir))
     for name in UNUSED:
         (tmp / name).unlink(missing_ok=True)
-    final = out_dir / SEARCH_DIR
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    files = sorted(p for p in final.rglob("*") if p.is_file())
-    fragments = final / "fragment"
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    fragments = tmp / "fragment"
     pages = sum(1 for _ in fragments.iterdir()) if fragments.is_dir() else 0
-    return SearchIndex(pages=pages, files=len(files), bytes=sum(p.stat().st_size for p in files),
-                       path=final)
+    return tmp, SearchIndex(pages=pages, files=len(files),
+                            bytes=sum(p.stat().st_size for p in files), path=tmp)

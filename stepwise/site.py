@@ -29,31 +29,35 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import pickle
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jinja2
 import jinja2.meta
 
 from .assets import Assets, AssetStage
+from .cards import FOLDER as CARDS_FOLDER
 from .cards import CardMaker
 from .compile import PageCompiler, check_menu, menu_pages
 from .config import SiteConfig, load_config
-from .content import Page, check_collisions, load_page_file, page_files
+from .content import Page, check_collisions, load_page_file, page_files, page_names
 from .errors import BuildError, ErrorList, OutputError, display_path
+from .frontmatter import UnreadSource
 from .layout import HIGHLIGHT_CSS, SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
 from .markdown import create_markdown, heading_ids, highlight_css, parse
 from .nav import reading_minutes
 from .output import OutputStage
-from .parallel import build_in_parallel, worker_count
+from .parallel import BODY_FIELDS, body_blob, build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
-from .simulator import SIMULATOR_LAYOUT, find_runtime, pack
-from .snapshot import Snapshot, folder_files
+from .simulator import RUNTIME_DIR, SIMULATOR_LAYOUT, find_runtime, pack
+from .snapshot import Digest, Snapshot, digest, folder_files
+from .timings import span
 from .trace import model_of
 
 
@@ -129,10 +133,22 @@ class SiteBuild:
         self.config: SiteConfig | None = None
         self.ok = False
         self.warnings: list[BuildError] = []
+        #: the bytes of every output file, by path in the output folder; in a build
+        #: whose workers write their own pages (:attr:`stage` set), only those this
+        #: process made
         self.outputs: dict[str, bytes] = {}
+        #: every output file's digest and size (:func:`stepwise.snapshot.digest`):
+        #: what the output folder holds
+        self.digests: dict[str, Digest] = {}
         #: where a full build writes each page as soon as it is rendered (set by
         #: stepwise.build); None: the caller writes :attr:`outputs` itself
         self.stage: OutputStage | None = None
+        #: the inputs as the caller just read them (stepwise.build snapshots every
+        #: input first): a full build takes their stamps and hashes from it
+        self.known: Snapshot | None = None
+        #: where Jinja keeps compiled templates between builds (stepwise.build sets it
+        #: in the build cache); None: compiled in memory only
+        self.bytecode_cache: jinja2.BytecodeCache | None = None
         # what the last build read, to find edits; pages by source file
         self._content = Snapshot()
         self._templates = Snapshot()
@@ -140,14 +156,32 @@ class SiteBuild:
         self._config_snap = Snapshot()
         self._reads = Snapshot()  # files pages read besides their source (captures)
         self._pages: dict[Path, Page] = {}
+        self._loads = 0  # pages loaded so far: :attr:`pages` is sorted again after one
+        self._sorted: tuple[object, list[Page]] | None = None
         self._tokens: dict[Path, list[Any]] = {}
         self._page_warnings: dict[Path, list[BuildError]] = {}
         self._uses: dict[str, set[str]] = {}  # layout template -> templates it reads
         self._md: Any = None
         self._env: jinja2.Environment | None = None
-        self._env_generation = 0
-        self._site_files: dict[str, bytes] = {}
+        #: counts the changes to templates: the site files are made again after one
+        self._templates_version = 0
+        #: the site files (tag pages, sitemap, 404...) as last made, by their
+        #: :attr:`_site_files_key`; a build restored from the build state has only
+        #: their digests (their bytes are in the output folder already)
+        self._site_files: dict[str, bytes] | None = {}
+        self._site_digests: dict[str, Digest] = {}
         self._site_files_key: object = None
+        #: pages whose heavy compile results (:data:`BODY_FIELDS`) are still pickled,
+        #: by source: sent so by a worker, or restored from the build state; set on
+        #: the page when it is rendered (:meth:`_materialize`)
+        self._bodies: dict[Path, bytes] = {}
+        #: pages restored from the build state (:meth:`restore`) and not compiled since:
+        #: their source is read again before they are compiled, their results are in
+        #: the state (``_body_source``) until they are rendered (``_materialized``)
+        self._restored: set[Path] = set()
+        self._materialized: set[Path] = set()
+        self._stored: set[str] = set()
+        self._body_source: Callable[[str], bytes | None] = lambda source: None
         self._facets: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self._facets_version = 0
         # the static files under their published names (stepwise.assets), and the
@@ -155,6 +189,7 @@ class SiteBuild:
         self._asset_stage = AssetStage()
         self._assets = Assets()
         self._assets_version = 0
+        self._asset_digests: dict[str, tuple[bytes, Digest]] = {}
         self._cards = CardMaker()
 
     # -- public ---------------------------------------------------------------------
@@ -172,39 +207,48 @@ class SiteBuild:
         started = time.perf_counter()
         self.ok = False
         self.config = self._load_config()
-        self._config_snap = Snapshot.take(self._config_files())
+        self._config_snap = Snapshot.take(self._config_files(), self.known)
         self._pages, self._tokens, self._page_warnings = {}, {}, {}
+        self._loads += 1
         errors: list[BuildError] = []
         if not self.project.content.is_dir():
             raise ErrorList([BuildError("content folder not found",
                                         display_path(self.project.content))])
-        files = page_files(self.project.content)
-        self._content = Snapshot.take(files)
-        for path in files:
-            errors.extend(self._load(path))
-        self._templates = Snapshot.take(self._template_files())
-        self._static = Snapshot.take(self._static_files())
-        self._assets = self._make_assets()
+        with span("snapshot"):
+            files = page_files(self.project.content)
+            self._content = Snapshot.take(files, self.known)
+        with span("load"):
+            for path in files:
+                errors.extend(self._load(path))
+        with span("snapshot"):
+            self._templates = Snapshot.take(self._template_files(), self.known)
+            self._static = Snapshot.take(self._static_files(), self.known)
+        with span("assets"):
+            self._assets = self._make_assets()
         self._assets_version += 1
         self._uses, self._md, self._env = {}, None, None
-        self._site_files_key, self._facets = None, {}
+        self._templates_version += 1
+        self._site_files_key, self._facets, self._bodies = None, {}, {}
         urls = set(self._published_urls())
         jobs = worker_count(len(urls), self.jobs)
         if jobs > 1:
-            pages, links, outputs = build_in_parallel(self, sorted(urls), jobs, errors)
-            self._reads = Snapshot.take(self._read_paths())
+            pages, links, outputs, digests = build_in_parallel(self, sorted(urls), jobs,
+                                                               errors)
+            if self.stage is None:  # kept in memory (serve): every page's, unpickled
+                self._materialize(pages)
+            self._reads = Snapshot.take(self._read_paths(), self.known)
         else:
             pages, links = self._compile(urls, errors)
-            self._reads = Snapshot.take(self._read_paths())
-            outputs = self._render(pages, links, urls)
-        old = self.outputs
-        self.outputs = outputs
+            self._reads = Snapshot.take(self._read_paths(), self.known)
+            outputs, digests = self._render(pages, links, urls)
+        old = self.digests
+        self.outputs, self.digests = outputs, digests
         self.ok = True
         return Rebuild(
             full=True, rendered=sorted(self._published_urls()),
-            changed=sorted(p for p, b in outputs.items() if old.get(p) != b),
-            removed=sorted(set(old) - set(outputs)),
-            static_changed=sorted(self._static_names(self._static.files)),
+            changed=sorted(p for p, d in digests.items() if old.get(p) != d),
+            removed=sorted(set(old) - set(digests)),
+            static_changed=sorted(self._static_names(map(Path, self._static.files))),
             pages=len(self._published_urls()),
             seconds=time.perf_counter() - started, inputs=[],
         )
@@ -232,11 +276,126 @@ class SiteBuild:
         result.seconds = time.perf_counter() - started
         return result
 
+    def full_needed(self) -> str | None:
+        """Why the next :meth:`update` would be a full build (the reason, as its log
+        line names it), or None: after an error, a change of ``site.yaml`` or of a
+        theme's ``theme.yaml``, a template added or removed."""
+        if not self.ok or self.config is None:
+            return "after an error"
+        if self._config_changed():
+            return display_path(self.project.config)
+        change = self._templates.compare(self._template_files(), self.known)[1]
+        if change.added or change.removed:
+            return display_path((change.added + change.removed)[0])
+        return None
+
+    def output_sizes(self) -> dict[str, int]:
+        """Every file the last build put in the output folder (the static files
+        among them), with its size in bytes."""
+        return {name: size for name, (_hash, size) in self.digests.items()}
+
+    def export_state(self) -> tuple[dict[str, Any], dict[str, bytes], set[str]]:
+        """What a later build process needs to :meth:`restore` this build and update
+        it (saved by :mod:`stepwise.state`).
+
+        Returns:
+            ``(index, bodies, removed)``: plain data (paths as text, no Path objects:
+            they unpickle slowly); the pickled :data:`BODY_FIELDS` of the pages
+            compiled since the state was restored (of every page, after a full
+            build), by source; the sources of the restored pages that are gone.
+        """
+        assert self.ok and self.config is not None
+        pages = []
+        bodies: dict[str, bytes] = {}
+        for path, page in self._pages.items():
+            record = {k: v for k, v in vars(page).items() if k not in _NOT_KEPT}
+            record["meta"] = {k: v for k, v in page.meta.items() if k != "steps"}
+            record["source"], record["rel"] = str(page.source), str(page.rel)
+            record["reads"] = [str(p) for p in page.reads]
+            record["assets"] = {out: str(p) for out, p in page.assets.items()}
+            pages.append(record)
+            if path not in self._restored:
+                body = self._bodies.get(path)
+                bodies[str(path)] = body if body is not None else body_blob(page)
+        index = {
+            "pages": pages,
+            "page_warnings": [(str(p), w) for p, w in self._page_warnings.items()],
+            "snapshots": {name: _snapshot_out(getattr(self, f"_{name}"))
+                          for name in _SNAPSHOTS},
+            "facets": self._facets, "facets_version": self._facets_version,
+            "templates_version": self._templates_version,
+            "site_files_key": self._site_files_key, "site_digests": self._site_digests,
+            "digests": self.digests, "assets": self._assets.names,
+            "assets_version": self._assets_version,
+        }
+        return index, bodies, self._stored - {str(p) for p in self._pages}
+
+    def restore(self, index: dict[str, Any], body: Callable[[str], bytes | None]) -> None:
+        """Take up a build exported by :meth:`export_state` (by another process), as if
+        this one had made it: :meth:`update` then rebuilds what changed since. The
+        pages' sources are read again only for the pages compiled again, their
+        heavy results (``body(source)``) only for the pages rendered again.
+
+        Raises:
+            ErrorList: ``site.yaml`` cannot be read now (the caller builds in full).
+            KeyError, TypeError, ValueError: ``index`` is not what
+                :meth:`export_state` makes.
+        """
+        self.config = self._load_config()
+        for name in _SNAPSHOTS:
+            setattr(self, f"_{name}", _snapshot_in(index["snapshots"][name]))
+        self._pages, self._tokens, self._bodies = {}, {}, {}
+        self._loads += 1
+        for record in index["pages"]:
+            page = Page.__new__(Page)
+            vars(page).update(record)
+            page.source, page.rel = Path(record["source"]), PurePosixPath(record["rel"])
+            page.reads = {Path(p) for p in record["reads"]}
+            page.assets = {out: Path(p) for out, p in record["assets"].items()}
+            page.source_file = UnreadSource(page.source, page.shown)
+            page.html = page.lead_html = ""
+            page.trace, page.external = None, []
+            self._pages[page.source] = page
+        self._restored = set(self._pages)
+        self._stored = {str(p) for p in self._pages}
+        self._body_source = body
+        self._page_warnings = {Path(p): w for p, w in index["page_warnings"]}
+        self._facets = index["facets"]
+        self._facets_version = index["facets_version"]
+        self._templates_version = index["templates_version"]
+        self._site_files_key = index["site_files_key"]
+        self._site_files, self._site_digests = None, index["site_digests"]
+        self.digests, self.outputs = index["digests"], {}
+        self._assets = Assets(names=index["assets"])
+        self._assets_version = index["assets_version"]
+        self._uses, self._md, self._env = {}, None, None
+        self.warnings = []
+        self.ok = True
+
+    def reuse_output(self, out: Path) -> None:
+        """Take the social cards this build needs from ``out``, the output folder that
+        holds the restored build, where it has them (a card's name is a hash of what
+        it shows: the same name, the same picture), instead of drawing them again."""
+        kept = {path for path in self.digests if path.startswith(CARDS_FOLDER)}
+
+        def previous(path: str) -> bytes | None:
+            if path not in kept:
+                return None
+            with contextlib.suppress(OSError):
+                return (out / path).read_bytes()
+            return None
+
+        self._cards.previous = previous
+
     @property
     def pages(self) -> list[Page]:
-        """The published pages, by URL."""
-        return sorted((p for p in self._pages.values() if self.drafts or not p.draft),
-                      key=lambda p: p.url)
+        """The published pages, by URL (a new list; sorted again only after a page
+        was loaded or removed)."""
+        key = (len(self._pages), self._loads)
+        if self._sorted is None or self._sorted[0] != key:
+            self._sorted = (key, sorted((p for p in self._pages.values()
+                                         if self.drafts or not p.draft), key=lambda p: p.url))
+        return list(self._sorted[1])
 
     # -- stages ---------------------------------------------------------------------
 
@@ -258,9 +417,12 @@ class SiteBuild:
         return config
 
     def _config_files(self) -> list[Path]:
-        """``site.yaml`` and the themes' ``theme.yaml``: a change to any is a full build."""
+        """``site.yaml``, the themes' ``theme.yaml`` and the simulator runtime's
+        ``package.json`` (``npm ci`` installed another Pyodide): a change to any is a
+        full build."""
         config = [self.project.config] if self.project.config.is_file() else []
-        return config + self.project.theme_files
+        runtime = self.project.root / RUNTIME_DIR / "package.json"
+        return config + self.project.theme_files + ([runtime] if runtime.is_file() else [])
 
     def _template_files(self) -> list[Path]:
         return [p for folder in self.project.template_dirs for p in folder_files(folder)]
@@ -273,7 +435,11 @@ class SiteBuild:
         page, errors, warnings = load_page_file(path, self.project.content)
         self._page_warnings[path] = warnings
         self._pages.pop(path, None)
+        self._loads += 1
         self._tokens.pop(path, None)
+        self._bodies.pop(path, None)
+        self._restored.discard(path)
+        self._materialized.discard(path)
         if page is not None:
             self._pages[path] = page
         return errors
@@ -300,7 +466,7 @@ class SiteBuild:
         static = {}
         for name, path in self.project.static_files().items():
             folder = next(f for f in self.project.static_dirs if path.is_relative_to(f))
-            entry = self._static.files.get(path)
+            entry = self._static.files.get(str(path))
             static[name] = (path, folder, entry[2] if entry is not None else "")
         simulators = [p for p in self.pages if p.layout == SIMULATOR_LAYOUT]
         entries = set()
@@ -316,7 +482,7 @@ class SiteBuild:
             raise ErrorList([err]) from None
 
     def _config_changed(self) -> bool:
-        return bool(self._config_snap.compare(self._config_files())[1])
+        return bool(self._config_snap.compare(self._config_files(), self.known)[1])
 
     def _compile(self, compile_urls: set[str], errors: list[BuildError]
                  ) -> tuple[list[Page], LinkIndex]:
@@ -325,15 +491,22 @@ class SiteBuild:
         Raises:
             ErrorList: with ``errors`` and every problem found here.
         """
+        if self._restored:
+            restored = {p.url: path for path, p in self._pages.items() if path in self._restored}
+            for url in compile_urls & set(restored):
+                self._load(restored[url])
         pages, links, warnings = self._compile_setup()
         md = self._markdown()
-        for page in pages:
-            # every page's headings must be known; a page built by a worker process
-            # knows them without its tokens, which only the pages compiled now need
-            if page.url in compile_urls or not page.parsed:
-                self._parsed(page, md)
-        self._compile_pages(pages, links, compile_urls, errors, warnings)
-        self._compile_finish(pages, links, compile_urls, errors, warnings)
+        with span("parse"):
+            for page in pages:
+                # every page's headings must be known; a page built by a worker process
+                # knows them without its tokens, which only the pages compiled now need
+                if page.url in compile_urls or not page.parsed:
+                    self._parsed(page, md)
+        with span("compile"):
+            self._compile_pages(pages, links, compile_urls, errors, warnings)
+        with span("compile_finish"):
+            self._compile_finish(pages, links, compile_urls, errors)
         return pages, links
 
     def _compile_setup(self) -> tuple[list[Page], LinkIndex, list[BuildError]]:
@@ -352,11 +525,15 @@ class SiteBuild:
             target = by_url.get(url)
             if target is not None:
                 assert self.config is not None
-                PageCompiler(target, md, links, errors, warnings, self.config.strings).compile(
+                found: list[BuildError] = []
+                self._bodies.pop(target.source, None)  # replaced by what this makes
+                PageCompiler(target, md, links, errors, found, self.config.strings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
+                target.warnings = found
+                warnings.extend(found)
 
     def _compile_finish(self, pages: list[Page], links: LinkIndex, compile_urls: set[str],
-                        errors: list[BuildError], warnings: list[BuildError]) -> None:
+                        errors: list[BuildError]) -> None:
         """The checks over the whole site, and the facets kept for rebuilds.
 
         Raises:
@@ -377,6 +554,11 @@ class SiteBuild:
                     self._facets[url] = facets
                     self._facets_version += 1
         errors.extend(check_menu(self.config, links))
+        # every page's warnings, also those of the pages not compiled now: as a full
+        # build reports them
+        warnings = [w for path in sorted(self._page_warnings)
+                    for w in self._page_warnings[path]]
+        warnings += [w for page in pages for w in page.warnings]
         warnings.extend(config_warnings(self.config))
         simulators = [p for p in pages if p.layout == SIMULATOR_LAYOUT]
         if simulators:
@@ -408,18 +590,23 @@ class SiteBuild:
     def _renderer(self, pages: list[Page], links: LinkIndex) -> SiteRenderer:
         assert self.config is not None
         if self._env is None:
-            self._env_generation += 1
             # compiled templates are kept between rebuilds; Jinja's own mtime check is
             # too coarse for quick saves, so the env is dropped when a template changes
-            self._env = create_environment(self.project.template_dirs)
+            self._env = create_environment(self.project.template_dirs, self.bytecode_cache)
         return SiteRenderer(self.project, self.config, pages, links, self._env,
                             assets=self._assets, cards=self._cards)
 
     @staticmethod
     def _render_pages(renderer: SiteRenderer, pages: list[Page], urls: set[str],
                       errors: list[BuildError], stage: OutputStage | None = None
-                      ) -> dict[str, bytes]:
+                      ) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """Render the pages at ``urls``; with a ``stage``, write each as it is made.
+
+        Returns:
+            ``(outputs, digests)``: the bytes and the digest of each page's file.
+        """
         outputs: dict[str, bytes] = {}
+        digests: dict[str, Digest] = {}
         for page in pages:
             if page.url in urls:
                 try:
@@ -427,63 +614,108 @@ class SiteBuild:
                 except BuildError as err:
                     errors.append(err)
                     continue
-                outputs.update(files)
-                if stage is not None and not errors:
-                    for path, data in files.items():
-                        stage.write(path, data)
-        return outputs
+                for path, data in files.items():
+                    outputs[path] = data
+                    digests[path] = (digest(data), len(data))
+                    if stage is not None and not errors:
+                        with span("write"):
+                            stage.write(path, data)
+                page.outputs = tuple(files)
+                page.static_used = frozenset(renderer.static_used)
+        return outputs, digests
 
     def _render(self, pages: list[Page], links: LinkIndex, render_urls: set[str]
-                ) -> dict[str, bytes]:
-        """Render ``render_urls`` (stage 5); returns the new output mapping, in which
-        the other pages keep their previous bytes.
+                ) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """Render ``render_urls`` (stage 5); returns the new outputs and digests, in
+        which the other pages keep their previous ones.
 
         Raises:
             ErrorList: a template failed.
         """
+        self._materialize(p for p in pages if p.url in render_urls)
         renderer = self._renderer(pages, links)
         errors: list[BuildError] = []
-        rendered = self._render_pages(renderer, pages, render_urls, errors, self.stage)
-        return self._render_finish(renderer, pages, rendered, errors)
+        with span("render"):
+            rendered, digests = self._render_pages(renderer, pages, render_urls, errors,
+                                                   self.stage)
+        with span("render_finish"):
+            return self._render_finish(renderer, pages, rendered, digests, errors)
 
     def _render_finish(self, renderer: SiteRenderer, pages: list[Page],
-                       rendered: dict[str, bytes], errors: list[BuildError]) -> dict[str, bytes]:
-        """The full output mapping: ``rendered`` pages (and cards), the others' previous
-        bytes, the static files and the site files (tag pages, sitemap, feed, 404).
+                       rendered: dict[str, bytes], digests: dict[str, Digest],
+                       errors: list[BuildError]) -> tuple[dict[str, bytes], dict[str, Digest]]:
+        """The whole output: the pages rendered now (``digests``, and the bytes of
+        those in ``rendered``; their cards too), the others' previous files, the static
+        files, the site files (tag pages, sitemap, feed, 404) and the files pages show.
+
+        Returns:
+            ``(outputs, digests)`` for :attr:`outputs` and :attr:`digests`.
+
 
         Raises:
             ErrorList: with ``errors`` and any failure of the site files.
         """
         outputs: dict[str, bytes] = {}
+        every: dict[str, Digest] = {}
         for page in pages:
-            for path in renderer.page_outputs(page):
-                if path in rendered:
-                    outputs[path] = rendered[path]
-                elif path in self.outputs:
-                    outputs[path] = self.outputs[path]
-        outputs.update(self._assets.files)
+            for path in page.outputs:  # what it wrote when it was last rendered
+                if path in digests:
+                    every[path] = digests[path]
+                    if path in rendered:
+                        outputs[path] = rendered[path]
+                elif path in self.digests:
+                    every[path] = self.digests[path]
+                    if path in self.outputs:
+                        outputs[path] = self.outputs[path]
+        for path, data in self._assets.files.items():
+            outputs[path] = data
+            every[path] = self._asset_digest(path, data)
         # the files beside pages that pages show (images): read again on every build
         # (an edit of one re-renders the page that shows it, see Page.reads)
+        extra: dict[str, bytes] = {}
         for page in pages:
             for out, source in sorted(page.assets.items()):
                 try:
-                    outputs[out] = source.read_bytes()
+                    extra[out] = source.read_bytes()
                 except OSError as err:
                     errors.append(OutputError(f"cannot read the file: {err.strerror}",
                                               display_path(source)))
         # tag pages, sitemap, 404: made from every page's render facet, so they are
         # made again only when one of those (or a template) changed
-        key = (self._env_generation, self._facets_version, self._assets_version)
+        key = (self._templates_version, self._facets_version, self._assets_version)
         try:
             if key != self._site_files_key:
                 self._site_files = renderer.site_files()
+                self._site_digests = {path: (digest(data), len(data))
+                                      for path, data in self._site_files.items()}
                 self._site_files_key = key
-            outputs.update(self._site_files)
         except BuildError as err:
             errors.append(err)
         if errors:
             raise ErrorList(errors)
-        return outputs
+        for path, data in extra.items():
+            outputs[path] = data
+            every[path] = (digest(data), len(data))
+        outputs.update(self._site_files or {})
+        every.update(self._site_digests)
+        return outputs, every
+
+    def _materialize(self, pages: Iterable[Page]) -> None:
+        """Set the pickled compile results (:attr:`_bodies`, or the build state's) of
+        ``pages`` on them."""
+        for page in pages:
+            body = self._bodies.pop(page.source, None)
+            if body is None and page.source in self._restored \
+                    and page.source not in self._materialized:
+                body = self._body_source(str(page.source))
+                if body is None:
+                    raise ErrorList([BuildError("the build state lacks this page's "
+                                                "results; build with --no-cache",
+                                                page.shown)])
+                self._materialized.add(page.source)
+            if body is not None:
+                for name, value in zip(BODY_FIELDS, pickle.loads(body), strict=True):
+                    setattr(page, name, value)
 
     def _markdown(self) -> Any:
         assert self.config is not None
@@ -514,8 +746,9 @@ class SiteBuild:
         # 1. what changed on disk
         errors: list[BuildError] = []
         self._content, content_change = self._content.compare(
-            page_files(content) if content.is_dir() else [])
-        templates, template_change = self._templates.compare(self._template_files())
+            page_names(content) if content.is_dir() else [], self.known)
+        templates, template_change = self._templates.compare(self._template_files(),
+                                                             self.known)
         if template_change.added or template_change.removed:
             result = self.full()  # the set of layouts changed: every page's check
             result.inputs = [display_path(p) for p in template_change.added
@@ -525,7 +758,8 @@ class SiteBuild:
         changed_templates = {self.project.template_name(p) for p in template_change.modified}
         if changed_templates:
             self._env = None
-        self._static, static_change = self._static.compare(self._static_files())
+            self._templates_version += 1
+        self._static, static_change = self._static.compare(self._static_files(), self.known)
         static_changed = self._static_names(static_change.touched)
         static_removed = self._static_names(static_change.removed)
         assets_before = self._assets
@@ -537,8 +771,11 @@ class SiteBuild:
                          for k in page_keys(self._pages[p])}
         for path in removed_paths:
             self._pages.pop(path, None)
+            self._loads += 1
             self._tokens.pop(path, None)
             self._page_warnings.pop(path, None)
+            self._bodies.pop(path, None)
+            self._restored.discard(path)
         for path in touched:
             errors.extend(self._load(path))
         if errors:
@@ -547,7 +784,7 @@ class SiteBuild:
         self._assets = self._make_assets()  # a static file, or a simulator page, changed
         if self._assets.names != assets_before.names:
             self._assets_version += 1
-        self._reads, read_change = self._reads.compare(self._read_paths())
+        self._reads, read_change = self._reads.compare(self._read_paths(), self.known)
         changed_reads = set(read_change.touched + read_change.removed)
 
         # 3. which pages read what changed
@@ -597,36 +834,43 @@ class SiteBuild:
         simulators_after = {m: p.url for m, p in simulator_pages(list(after.values())).items()}
         if simulators_before != simulators_after:
             # every lesson's "explore from here" links point at it
-            render_urls |= {u for u, p in after.items() if p.trace is not None}
+            render_urls |= {u for u, p in after.items() if p.steps is not None}
         render_urls |= self._asset_readers(assets_before, after)
         render_urls &= set(after)
 
-        outputs = self._render(pages, links, render_urls)
-        old = self.outputs
-        self.outputs = outputs
+        outputs, digests = self._render(pages, links, render_urls)
+        old = self.digests
+        self.outputs, self.digests = outputs, digests
         inputs = sorted({display_path(p) for p in touched + removed_paths}
                         | {f"templates/{n}" for n in changed_templates}
                         | {f"static/{n}" for n in static_changed + static_removed})
         return Rebuild(
             full=False, rendered=sorted(render_urls),
-            changed=sorted(p for p, b in outputs.items() if old.get(p) != b or p not in old),
-            removed=sorted(set(old) - set(outputs)),
+            changed=sorted(p for p, d in digests.items() if old.get(p) != d),
+            removed=sorted(set(old) - set(digests)),
             static_changed=static_changed, static_removed=static_removed,
             inputs=inputs, pages=len(after),
         )
 
     def _asset_readers(self, before: Assets, pages: dict[str, Page]) -> set[str]:
         """Pages that name a static file whose published name changed (an edited
-        stylesheet has a new hash): their output holds the old name."""
-        old = [published for name, published in before.names.items()
-               if self._assets.names.get(name) != published]
-        if not old:
+        stylesheet has a new hash): their output holds the old name (each page keeps
+        the static files it named when it was rendered, ``Page.static_used``)."""
+        changed = {name for name, published in before.names.items()
+                   if self._assets.names.get(name) != published}
+        if not changed:
             return set()
-        # a file's name, or a folder's last part with its slash (the runtime)
-        tokens = [(p.rstrip("/").rpartition("/")[2] + ("/" if p.endswith("/") else "")).encode()
-                  for p in old]
-        return {url for url, page in pages.items()
-                if any(t in self.outputs.get(page.output_path, b"") for t in tokens)}
+        return {url for url, page in pages.items() if page.static_used & changed}
+
+    def _asset_digest(self, path: str, data: bytes) -> Digest:
+        """The digest of a static file's bytes, hashed once for as long as
+        :class:`AssetStage` keeps the same bytes (the Pyodide runtime is 13 MB)."""
+        known = self._asset_digests.get(path)
+        if known is not None and known[0] is data:
+            return known[1]
+        found = (digest(data), len(data))
+        self._asset_digests[path] = (data, found)
+        return found
 
     @staticmethod
     def _readers_of(page: Page, pages: dict[str, Page]) -> set[str]:
@@ -663,6 +907,22 @@ class SiteBuild:
         return seen
 
 
+#: the snapshots of what a build read, by attribute name less its underscore
+_SNAPSHOTS = ("content", "templates", "static", "config_snap", "reads")
+#: what the build state does not keep of a page: its source (read again when the page
+#: is compiled again) and its heavy results (kept pickled on their own)
+_NOT_KEPT = frozenset({"source_file", *BODY_FIELDS})
+
+
+def _snapshot_out(snapshot: Snapshot) -> tuple[int, dict[str, tuple[int, int, str]]]:
+    return snapshot.taken_ns, snapshot.files
+
+
+def _snapshot_in(data: tuple[int, dict[str, tuple[int, int, str]]]) -> Snapshot:
+    taken_ns, files = data
+    return Snapshot(files, taken_ns)
+
+
 def config_warnings(config: SiteConfig) -> list[BuildError]:
     """What ``site.yaml`` lacks for a complete site: a ``base_url`` (without it there is
     no sitemap, feed, 404 page, social card nor canonical link), an absolute one (a
@@ -697,8 +957,7 @@ def _render_facet(page: Page) -> tuple[Any, ...]:
     """What other pages' layouts show of ``page``: its link facet, order, layout, the
     number of steps of its trace, reading time, tags (the tag pages), dates (listings,
     the sitemap, the feed) and how it sorts its section's pages."""
-    steps = len(page.trace["steps"]) if page.trace else None
-    return (*_link_facet(page), page.order, page.layout, page.is_index, steps,
+    return (*_link_facet(page), page.order, page.layout, page.is_index, page.steps,
             reading_minutes(page), tuple(sorted(map(str, page.meta.get("tags") or []))),
             page.date.iso if page.date else None, page.updated.iso if page.updated else None,
             page.sort)

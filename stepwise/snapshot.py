@@ -10,7 +10,9 @@ instead of trusted.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import os
 import stat
 import time
 from collections.abc import Iterable
@@ -19,6 +21,10 @@ from pathlib import Path
 
 #: A stamp newer than this before the previous scan is not trusted (nanoseconds).
 RACY_WINDOW_NS = 2_000_000_000
+
+
+#: A file's content hash (:func:`digest`) and size in bytes.
+Digest = tuple[str, int]
 
 
 def digest(data: bytes) -> str:
@@ -45,63 +51,97 @@ class Change:
 
 @dataclass
 class Snapshot:
-    """Stamps and hashes of a set of files, taken at ``taken_ns`` (wall clock)."""
+    """Stamps and hashes of a set of files, taken at ``taken_ns`` (wall clock).
 
-    files: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
+    ``files`` maps each file's path, as text (``str(path)``: a thousand ``Path``
+    objects cost more than the rest of a scan), to ``(mtime_ns, size, hash)``.
+    """
+
+    files: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     taken_ns: int = 0
 
     @classmethod
-    def take(cls, paths: Iterable[Path]) -> Snapshot:
-        """Stat and hash every file of ``paths``."""
-        snap = cls(taken_ns=time.time_ns())
+    def take(cls, paths: Iterable[Path | str], known: Snapshot | None = None) -> Snapshot:
+        """Stat and hash every file of ``paths``; with ``known``, a snapshot just taken
+        by the same build, take the files it has from it instead of reading them
+        again."""
+        snap = cls(taken_ns=known.taken_ns if known is not None else time.time_ns())
+        seen = known.files if known is not None else {}
         for path in paths:
-            snap.files[path] = _entry(path)
+            name = os.fspath(path)
+            entry = seen.get(name)
+            snap.files[name] = entry if entry is not None else _entry(name)
         return snap
 
-    def compare(self, paths: Iterable[Path]) -> tuple[Snapshot, Change]:
-        """Scan ``paths`` again: return the new snapshot and what changed since this one.
+    def compare(self, paths: Iterable[Path | str], known: Snapshot | None = None
+                ) -> tuple[Snapshot, Change]:
+        """Scan ``paths`` again: return the new snapshot and what changed since this
+        one (the paths changed, as given; the removed ones as ``Path``).
 
         A file whose size and mtime match, and whose mtime is older than this
-        snapshot by :data:`RACY_WINDOW_NS`, is not read again.
+        snapshot by :data:`RACY_WINDOW_NS`, is not read again. With ``known``, a
+        snapshot the same build just took, the files it has are taken from it.
         """
-        new = Snapshot(taken_ns=time.time_ns())
+        new = Snapshot(taken_ns=known.taken_ns if known is not None else time.time_ns())
         change = Change()
+        seen = known.files if known is not None else {}
         for path in paths:
-            old = self.files.get(path)
-            try:
-                st = path.stat()
-            except OSError:
-                st = None
-            if old is not None and st is not None \
-                    and (old[0], old[1]) == (st.st_mtime_ns, st.st_size) \
-                    and st.st_mtime_ns < self.taken_ns - RACY_WINDOW_NS:
-                new.files[path] = old
-                continue
-            new.files[path] = _entry(path)
-            hashed = new.files[path][2]
+            name = os.fspath(path)
+            old = self.files.get(name)
+            now = seen.get(name)
+            if now is None:
+                try:
+                    st = os.stat(name)
+                except OSError:
+                    st = None
+                if old is not None and st is not None \
+                        and (old[0], old[1]) == (st.st_mtime_ns, st.st_size) \
+                        and st.st_mtime_ns < self.taken_ns - RACY_WINDOW_NS:
+                    now = old
+                else:
+                    now = _entry(name)
+            new.files[name] = now
             if old is None:
-                change.added.append(path)
-            elif old[2] != hashed:
-                change.modified.append(path)
-        change.removed = sorted(p for p in self.files if p not in new.files)
+                change.added.append(Path(path))
+            elif old[2] != now[2]:
+                change.modified.append(Path(path))
+        change.removed = sorted(Path(p) for p in self.files if p not in new.files)
         return new, change
 
 
-def _entry(path: Path) -> tuple[int, int, str]:
+def _entry(path: str) -> tuple[int, int, str]:
     """``(mtime_ns, size, hash)``; a file that cannot be read (a broken symlink, a
     pipe, no permission) gets a marker instead of a hash, and the loader reports it."""
     try:
-        st = path.stat()
+        st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             return (st.st_mtime_ns, st.st_size, "not-a-file")
-        return (st.st_mtime_ns, st.st_size, digest(path.read_bytes()))
+        with open(path, "rb") as f:
+            return (st.st_mtime_ns, st.st_size, digest(f.read()))
     except OSError as err:
         return (0, 0, f"unreadable:{err.errno}")
 
 
 def folder_files(folder: Path, pattern: str = "*") -> list[Path]:
-    """Files under ``folder`` matching ``pattern``, sorted, hidden ones skipped."""
-    if not folder.is_dir():
-        return []
-    return [p for p in sorted(folder.rglob(pattern))
-            if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)]
+    """Files under ``folder`` matching ``pattern`` (a file name pattern), sorted,
+    hidden ones (and those in hidden folders) skipped; symlinks to files are files,
+    symlinked folders are not entered (as ``Path.rglob`` does)."""
+    return sorted(map(Path, folder_names(folder, pattern)))
+
+
+def folder_names(folder: Path | str, pattern: str = "*") -> list[str]:
+    """:func:`folder_files`, as text and in no particular order: what a scan of the
+    inputs needs, at a third of the cost of ``Path.rglob`` (every build scans them)."""
+    found: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # missing, or not a folder
+        return found
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            found += folder_names(entry.path, pattern)
+        elif entry.is_file() and (pattern == "*" or fnmatch.fnmatch(entry.name, pattern)):
+            found.append(entry.path)
+    return found

@@ -154,7 +154,9 @@ def test_a_killed_build_leaves_the_previous_site_and_no_temporary_folder(make_pr
     before = {p: p.read_bytes() for p in project.out.rglob("*") if p.is_file()}
     (project.content / "linux/kb/port.md").write_text("---\ntitle: Port v2\n---\nNew.\n")
     env = dict(os.environ, STEPWISE_JOBS="1")
-    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--no-search"],
+    # a full build (an incremental one writes no new folder: tests/test_incremental.py)
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--no-search",
+                             "--no-cache"],
                             cwd=project.root, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30

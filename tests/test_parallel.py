@@ -111,8 +111,8 @@ def test_a_failed_page_write_fails_the_build_and_keeps_the_previous_site(
     before = tree(out)
     built = SiteBuild(Project.at(corpus), jobs=1)
     built.full()
-    # the pages are dealt out by URL: the second one is the first worker's
-    victim = sorted(built.pages, key=lambda p: p.url)[1].output_path
+    # shards are runs of pages by URL: the last page is the last worker's
+    victim = sorted(built.pages, key=lambda p: p.url)[-1].output_path
     real_write = output._write_file
 
     def full_disk(tmp: str, rel: str, data: bytes) -> None:
@@ -210,3 +210,23 @@ def test_workers_stop_when_the_build_process_is_killed(site_project, tmp_path):
     assert not _alive(worker), "the worker outlived its build process"
     build.stdout.close()
     build.stderr.close()
+
+
+def test_shards_are_runs_of_pages_by_url_of_about_equal_cost(site_project, monkeypatch):
+    from stepwise.parallel import page_cost, shard
+
+    monkeypatch.chdir(site_project)
+    build = SiteBuild(Project.at(site_project), jobs=1)
+    build.full()
+    pages = build.pages
+    for jobs, handicap in ((2, 0), (3, 0), (2, 50_000)):
+        shards = shard(pages, jobs, handicap)
+        assert [u for s in shards for u in s] == [p.url for p in pages]  # runs, in order
+        cost = {p.url: page_cost(p) for p in pages}
+        loads = [sum(cost[u] for u in s) + (handicap if i == 0 else 0)
+                 for i, s in enumerate(shards)]
+        assert max(loads) - min(loads) <= 2 * max(cost.values())
+    lessons = [p for p in pages if p.meta.get("steps")]
+    articles = [p for p in pages if not p.meta.get("steps") and not p.is_index]
+    assert page_cost(lessons[0]) > page_cost(articles[0])
+    assert sorted(map(len, shard(pages[:1], 3))) == [0, 0, 1]  # a worker may get none
