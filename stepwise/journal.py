@@ -25,13 +25,14 @@ a build changes it, so a build never rolls back another's update in progress.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from .output import lock_folder as _lock
 
 JOURNAL = ".stepwise-journal"
 
@@ -206,13 +207,4 @@ def _delete(path: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
-
-def _lock(folder: Path) -> int:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
 

@@ -42,7 +42,7 @@ def _siblings(out: Path, kind: str) -> list[Path]:
     return found
 
 
-def _lock(folder: Path) -> int:
+def lock_folder(folder: Path) -> int:
     """Lock ``folder`` for this process and the workers it forks (they share the
     open file); the lock goes with the last of them, however they end. A process id
     would not do: another container or machine writing the same folder has its own
@@ -66,7 +66,7 @@ def _lock(folder: Path) -> int:
 def _in_use(folder: Path) -> bool:
     """Whether a running build holds the lock of its temporary ``folder``."""
     try:
-        os.close(_lock(folder))
+        os.close(lock_folder(folder))
     except BlockingIOError:
         return True
     except (FileNotFoundError, NotADirectoryError):
@@ -237,7 +237,7 @@ class OutputStage:
         try:
             hidden.mkdir()
             with contextlib.suppress(OSError):  # a file system that cannot lock
-                self._lock = _lock(hidden)
+                self._lock = lock_folder(hidden)
             hidden.rename(self.tmp)
         except OSError as err:
             self._unlock()
