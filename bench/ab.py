@@ -20,16 +20,12 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO))
-
-from bench.corpus import generate  # noqa: E402
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -70,7 +66,14 @@ def main() -> None:
         trees = [REPO if rev == "." else checkout(rev, work / f"v{i}")
                  for i, rev in enumerate(names)]
         try:
-            root = generate(work / "project", args.pages, args.seed)
+            # each version's own corpus generator: it copies that version's theme
+            python = str(REPO / ".venv" / "bin" / "python")
+            roots = []
+            for i, tree in enumerate(trees):
+                roots.append(work / f"project-{i}")
+                subprocess.run([python, str(tree / "bench" / "corpus.py"), str(roots[-1]),
+                                "--pages", str(args.pages), "--seed", str(args.seed)],
+                               check=True, stdout=subprocess.DEVNULL)
             times: dict[tuple[int, int], list[float]] = {
                 (v, j): [] for v in range(len(trees)) for j in jobs}
             load = os.getloadavg()
@@ -79,8 +82,8 @@ def main() -> None:
                 versions = list(range(len(trees)))[turn:] + list(range(len(trees)))[:turn]
                 order = [(v, j) for j in jobs for v in versions]
                 for version, j in order:
-                    times[version, j].append(cold(trees[version], root, work / "out" / "site",
-                                                  j, args.search))
+                    times[version, j].append(cold(trees[version], roots[version],
+                                                  work / "out" / "site", j, args.search))
                 print(f"  round {rnd + 1}/{args.reps}: " + ", ".join(
                     f"{names[v]} {j}p {times[v, j][-1]:.2f}" for v, j in order), flush=True)
         finally:
