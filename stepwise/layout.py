@@ -112,6 +112,9 @@ class SiteRenderer:
         self._relative_urls: dict[tuple[str, str], str] = {}
         self._menu_targets: dict[int, tuple[Page, str | None]] = {}
         self._menu_url_list: list[str] | None = None
+        #: the menu and footer links by view (see _shared_renderer): the same for
+        #: every page of a folder
+        self._menus: dict[object, tuple[list[NavLink], list[NavLink]]] = {}
         #: shared fragments (``shared()``) as rendered: HTML and the static files named
         self._shared: dict[tuple[str, object], tuple[Markup, frozenset[str]]] = {}
         self.simulators = simulator_pages(pages)
@@ -288,6 +291,17 @@ class SiteRenderer:
 
         i18n = _merge_strings(self.config.strings, strings)
         ui: dict[str, str] = i18n.get("ui") or Strings("ui", {})
+        # the pages of a folder share the header and footer: same links, same strings,
+        # none of them current (else the page is a key of its own)
+        own = absolute or strings is not None or url == "/" or any(
+            t.startswith(url) for t in self._menu_urls())
+        view = None if absolute else (folder, url if own else None)
+        menus = self._menus.get(view) if view is not None else None
+        if menus is None:
+            menus = ([self.menu_link(e, href, current) for e in self.config.menu],
+                     [self.menu_link(e, href, current) for e in self.config.footer])
+            if view is not None:
+                self._menus[view] = menus
         context = {
             "site": self.config,
             "i18n": i18n,
@@ -300,15 +314,10 @@ class SiteRenderer:
             "feed_url": asset(FEED_PATH) if self.has_feed else None,
             "social": self.social(url, None),
             "home": self.tree.by_url["/"],
-            "menu": [self.menu_link(e, href, current) for e in self.config.menu],
-            "footer": [self.menu_link(e, href, current) for e in self.config.footer],
+            "menu": list(menus[0]),
+            "footer": list(menus[1]),
             "highlighted": False,
         }
-        # the pages of a folder share the header and footer: same links, same strings,
-        # none of them current (else the page is a key of its own)
-        own = absolute or strings is not None or url == "/" or any(
-            t.startswith(url) for t in self._menu_urls())
-        view = None if absolute else (folder, url if own else None)
         context["shared"] = self._shared_renderer(
             view, context, current.shown if current is not None else url)
         return context
