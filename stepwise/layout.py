@@ -155,11 +155,6 @@ class SiteRenderer:
             files[card.path] = self.cards.png(card)
         return files
 
-    def page_outputs(self, page: Page) -> list[str]:
-        """The paths :meth:`page_files` writes (known without rendering)."""
-        card = self.page_card(page)
-        return [page.output_path] + ([card.path] if card is not None else [])
-
     def page_card(self, page: Page) -> Card | None:
         """A lesson's social card (None for other pages, and without an absolute
         ``base_url``: ``og:image`` could not name it)."""

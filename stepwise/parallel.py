@@ -94,9 +94,10 @@ MIN_PAGES = 200
 #: :data:`BODY_FIELDS`, it gets pickled and keeps so, until a page is rendered again
 #: (``serve``) or for the build state (:mod:`stepwise.state`).
 RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulator",
-                 "assets", "warnings")
-#: The heavy part of a page's compile results: read only to render the page itself.
-BODY_FIELDS = ("html", "lead_html", "trace", "external")
+                 "assets", "warnings", "lead_html")
+#: The heavy part of a page's compile results: read only to render the page itself
+#: (the lead is not: the feed shows it for every page without a description).
+BODY_FIELDS = ("html", "trace", "external")
 #: What rendering a page sets on it (see ``SiteBuild._render_pages``).
 RENDERED_FIELDS = ("outputs", "static_used")
 #: What rendering another page reads of a page's compile results: its links (the

@@ -354,8 +354,7 @@ class SiteBuild:
             page.reads = {Path(p) for p in record["reads"]}
             page.assets = {out: Path(p) for out, p in record["assets"].items()}
             page.source_file = UnreadSource(page.source, page.shown)
-            page.html = page.lead_html = ""
-            page.trace, page.external = None, []
+            page.html, page.trace, page.external = "", None, []
             self._pages[page.source] = page
         self._restored = set(self._pages)
         self._stored = {str(p) for p in self._pages}

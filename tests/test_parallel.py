@@ -233,3 +233,16 @@ def test_shards_deal_pages_out_by_cost_each_with_a_like_mix(site_project, monkey
     articles = [p for p in pages if not p.meta.get("steps") and not p.is_index]
     assert page_cost(lessons[0]) > page_cost(articles[0])
     assert sorted(map(len, shard(pages[:1], 3))) == [0, 0, 1]  # a worker may get none
+
+
+def test_the_feed_of_a_parallel_build_shows_the_leads_of_every_worker(tmp_path, monkeypatch):
+    corpus = generate(tmp_path / "project", pages=240, seed=8)
+    monkeypatch.chdir(corpus)
+    for n, page in enumerate(sorted((corpus / "content").rglob("p*.md"))[::20]):
+        head, sep, body = page.read_text().partition("\n---\n")
+        head = "\n".join(ln for ln in head.split("\n") if not ln.startswith("description:"))
+        page.write_text(f"{head}\ndate: 2024-03-{n + 1:02d}\nlead: The *lead* of {n}.{sep}{body}")
+    serial = outputs(corpus, 1)
+    assert isinstance(serial, dict)
+    assert serial["feed.xml"].count(b"<summary>The lead of") == 12
+    assert outputs(corpus, 2) == serial
