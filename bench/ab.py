@@ -20,16 +20,12 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO))
-
-from bench.corpus import generate  # noqa: E402
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -38,7 +34,9 @@ def checkout(rev: str, into: Path) -> Path:
     return into
 
 
-def cold(code: Path, root: Path, out: Path, jobs: int, search: bool) -> float:
+def cold(code: Path, root: Path, out: Path, jobs: int, search: bool) -> tuple[float, float]:
+    """One cold build: its wall time and the CPU time of its processes (user and
+    system, the workers it waited for included: what a busy machine inflates least)."""
     shutil.rmtree(out.parent, ignore_errors=True)
     shutil.rmtree(root / ".stepwise-cache", ignore_errors=True)
     python = REPO / ".venv" / "bin" / "python"
@@ -48,9 +46,14 @@ def cold(code: Path, root: Path, out: Path, jobs: int, search: bool) -> float:
     if jobs == 1:
         cmd = ["taskset", "-c", "0", *cmd]
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, STEPWISE_JOBS=str(jobs)))
-    return time.perf_counter() - started
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            env=dict(os.environ, STEPWISE_JOBS=str(jobs)))
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -70,17 +73,27 @@ def main() -> None:
         trees = [REPO if rev == "." else checkout(rev, work / f"v{i}")
                  for i, rev in enumerate(names)]
         try:
-            root = generate(work / "project", args.pages, args.seed)
+            # each version's own corpus generator: it copies that version's theme
+            python = str(REPO / ".venv" / "bin" / "python")
+            roots = []
+            for i, tree in enumerate(trees):
+                roots.append(work / f"project-{i}")
+                subprocess.run([python, str(tree / "bench" / "corpus.py"), str(roots[-1]),
+                                "--pages", str(args.pages), "--seed", str(args.seed)],
+                               check=True, stdout=subprocess.DEVNULL)
             times: dict[tuple[int, int], list[float]] = {
                 (v, j): [] for v in range(len(trees)) for j in jobs}
+            cpu: dict[tuple[int, int], list[float]] = {key: [] for key in times}
             load = os.getloadavg()
             for rnd in range(args.reps):
                 turn = rnd % len(trees)
                 versions = list(range(len(trees)))[turn:] + list(range(len(trees)))[:turn]
                 order = [(v, j) for j in jobs for v in versions]
                 for version, j in order:
-                    times[version, j].append(cold(trees[version], root, work / "out" / "site",
-                                                  j, args.search))
+                    wall, used = cold(trees[version], roots[version], work / "out" / "site", j,
+                                      args.search)
+                    times[version, j].append(wall)
+                    cpu[version, j].append(used)
                 print(f"  round {rnd + 1}/{args.reps}: " + ", ".join(
                     f"{names[v]} {j}p {times[v, j][-1]:.2f}" for v, j in order), flush=True)
         finally:
@@ -105,6 +118,15 @@ def main() -> None:
                 pairs = sorted(n / b for n, b in zip(runs, theirs, strict=True))
                 gained = statistics.median(runs) / statistics.median(theirs)
                 line += f"; /{label} {gained:.3f} (rounds {pairs[0]:.2f}-{pairs[-1]:.2f})"
+            print(line)
+            used = cpu[v, j]
+            line = (f"  {'':<12} CPU    {statistics.median(used):.3f} s "
+                    f"({min(used):.2f}-{max(used):.2f})")
+            if v > 0:
+                line += f"; /base {statistics.median(used) / statistics.median(cpu[0, j]):.3f}"
+            if v > 1:
+                line += (f"; /previous "
+                         f"{statistics.median(used) / statistics.median(cpu[v - 1, j]):.3f}")
             print(line)
     if len(jobs) == 2:
         for v, name in enumerate(names):

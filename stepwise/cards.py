@@ -27,10 +27,12 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageDraw, ImageFont
 from PIL import __version__ as PILLOW_VERSION
+
+if TYPE_CHECKING:  # imported where a card is drawn: a build that draws none skips them
+    from PIL import ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 1200, 630
 #: Where cards go in the output.
@@ -56,6 +58,8 @@ MARGIN = 64
 
 @functools.cache
 def _font(bold: bool, size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(BOLD if bold else REGULAR), size,
                               layout_engine=ImageFont.Layout.BASIC)
 
@@ -163,6 +167,8 @@ class CardMaker:
 
 def draw(card: Card) -> bytes:
     """The card as PNG bytes (RGB, no metadata, compression level fixed)."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (WIDTH, HEIGHT), BG)
     pen = ImageDraw.Draw(image)
     pen.rectangle((0, 0, 12, HEIGHT), fill=ACCENT)

@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable
 from html import unescape
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape, quoteattr
 
 from .nav import page_tags
 
@@ -37,10 +36,14 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(value: str) -> str:
+    from xml.sax.saxutils import escape  # here: it imports urllib and http (15 ms)
+
     return escape(_NOT_XML.sub("", value))
 
 
 def _attr(value: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
     return quoteattr(_NOT_XML.sub("", value))
 
 

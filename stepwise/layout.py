@@ -15,6 +15,7 @@ by their content (:mod:`stepwise.assets`): ``asset()`` gives their published URL
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -28,7 +29,7 @@ from .cards import Card, CardMaker
 from .config import MenuEntry, SiteConfig
 from .content import Page
 from .dates import PageDate, format_date
-from .errors import BuildError, LinkError, display_path
+from .errors import BuildError, LinkError, TemplateError, display_path
 from .feed import FEED_PATH, render_feed
 from .links import LinkIndex, relative_asset, relative_url
 from .markdown import directive_marker
@@ -110,6 +111,12 @@ class SiteRenderer:
         self.env = env or create_environment(project.template_dirs)
         self._relative_urls: dict[tuple[str, str], str] = {}
         self._menu_targets: dict[int, tuple[Page, str | None]] = {}
+        self._menu_url_list: list[str] | None = None
+        #: the menu and footer links by view (see _shared_renderer): the same for
+        #: every page of a folder
+        self._menus: dict[object, tuple[list[NavLink], list[NavLink]]] = {}
+        #: shared fragments (``shared()``) as rendered: HTML and the static files named
+        self._shared: dict[tuple[str, object], tuple[Markup, frozenset[str]]] = {}
         self.simulators = simulator_pages(pages)
         self.runtime: Runtime | None = None
         #: why the simulator cannot run in this build ("" when it can)
@@ -147,11 +154,6 @@ class SiteRenderer:
         if card is not None:
             files[card.path] = self.cards.png(card)
         return files
-
-    def page_outputs(self, page: Page) -> list[str]:
-        """The paths :meth:`page_files` writes (known without rendering)."""
-        card = self.page_card(page)
-        return [page.output_path] + ([card.path] if card is not None else [])
 
     def page_card(self, page: Page) -> Card | None:
         """A lesson's social card (None for other pages, and without an absolute
@@ -284,7 +286,18 @@ class SiteRenderer:
 
         i18n = _merge_strings(self.config.strings, strings)
         ui: dict[str, str] = i18n.get("ui") or Strings("ui", {})
-        return {
+        # the pages of a folder share the header and footer: same links, same strings,
+        # none of them current (else the page is a key of its own)
+        own = absolute or strings is not None or url == "/" or any(
+            t.startswith(url) for t in self._menu_urls())
+        view = None if absolute else (folder, url if own else None)
+        menus = self._menus.get(view) if view is not None else None
+        if menus is None:
+            menus = ([self.menu_link(e, href, current) for e in self.config.menu],
+                     [self.menu_link(e, href, current) for e in self.config.footer])
+            if view is not None:
+                self._menus[view] = menus
+        context = {
             "site": self.config,
             "i18n": i18n,
             "ui": ui,
@@ -296,10 +309,69 @@ class SiteRenderer:
             "feed_url": asset(FEED_PATH) if self.has_feed else None,
             "social": self.social(url, None),
             "home": self.tree.by_url["/"],
-            "menu": [self.menu_link(e, href, current) for e in self.config.menu],
-            "footer": [self.menu_link(e, href, current) for e in self.config.footer],
+            "menu": list(menus[0]),
+            "footer": list(menus[1]),
             "highlighted": False,
         }
+        context["shared"] = self._shared_renderer(
+            view, context, current.shown if current is not None else url)
+        return context
+
+    #: What a shared fragment (``shared("partials/header.html")``) sees of the context.
+    SHARED_NAMES = ("site", "i18n", "ui", "asset", "href", "href_url", "site_root", "home",
+                    "menu", "footer", "feed_url")
+
+    def _menu_urls(self) -> list[str]:
+        """The URLs of the pages the menu and footer link."""
+        if self._menu_url_list is None:
+            found = []
+            stack = [*self.config.menu, *self.config.footer]
+            while stack:
+                entry = stack.pop()
+                stack.extend(entry.children)
+                if entry.page is not None:
+                    with contextlib.suppress(LinkError):  # reported by check_menu
+                        found.append(self.links.resolve(entry.page, what="menu entry")[0].url)
+            self._menu_url_list = found
+        return self._menu_url_list
+
+    def _shared_renderer(self, view: tuple[str, str | None] | None, context: dict[str, Any],
+                         rendering: str) -> Callable[[str], Markup]:
+        """``shared(name)`` for templates: the partial ``name`` rendered once for every
+        page with the same ``view`` (their folder; the page itself where it is one of
+        the menu's targets, has strings of its own, or for 404.html: None, never
+        shared), from :data:`SHARED_NAMES` of the context only (its errors name the
+        page ``rendering``). The static files it names count as the page's
+        (``static_used``), from cache or not."""
+        def shared(name: str) -> Markup:
+            key = (name, view)
+            found = self._shared.get(key) if view is not None else None
+            if found is None:
+                before = self.static_used
+                self.static_used = set()
+                try:
+                    template = load_template(self.env, name, self.project.template_dirs)
+                    visible = {k: context[k] for k in self.SHARED_NAMES}
+                    html = Markup(render_template(template, visible, self.project.template_dirs,
+                                                  rendering))
+                except TemplateError as err:
+                    if "' is undefined" not in err.message:
+                        raise
+                    what, _, where = err.message.partition(" (rendering ")
+                    raise TemplateError(
+                        f"{what}; a partial included with shared() is rendered once for the "
+                        f"pages of a folder and sees only {', '.join(self.SHARED_NAMES)} "
+                        f"(include it with {{% include %}} to read the page)"
+                        + (f" (rendering {where}" if where else ""), err.path, err.line) from None
+                finally:
+                    used, self.static_used = self.static_used, before
+                found = (html, frozenset(used))
+                if view is not None:
+                    self._shared[key] = found
+            self.static_used |= found[1]
+            return found[0]
+
+        return shared
 
     def page_context(self, page: Page, *, absolute: bool = False) -> dict[str, Any]:
         """The template context of one page (see templates/README.md for the names)."""

@@ -16,10 +16,10 @@ the next stage needs:
    (:class:`stepwise.output.OutputStage`) and sends back each file's digest and size
    (the bytes too only when there is no output stage: ``serve`` keeps them).
 
-Shards are contiguous runs of pages by URL (a section's pages stay together, so what
-they share is made once per process), cut where the estimated cost (:func:`page_cost`:
-lessons and section pages cost more) is balanced; the build process's shard is lighter
-by its own extra work (the site files, the merge). The workers are forked from the
+The pages are dealt out in URL order, each to the process with the least estimated
+cost so far (:func:`shard`, :func:`page_cost`: lessons, their cards and section pages
+cost more), so that every stage is balanced, not only the whole; the build process's
+share is lighter by its own extra work (the site files, the merge). The workers are forked from the
 build process once the pages are loaded, so they start with the same state and the
 same code; the build process itself works on the first shard. Everything is merged by
 URL, so the output is byte-identical to a serial build (tests/test_parallel.py checks
@@ -94,9 +94,10 @@ MIN_PAGES = 200
 #: :data:`BODY_FIELDS`, it gets pickled and keeps so, until a page is rendered again
 #: (``serve``) or for the build state (:mod:`stepwise.state`).
 RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulator",
-                 "assets", "warnings")
-#: The heavy part of a page's compile results: read only to render the page itself.
-BODY_FIELDS = ("html", "lead_html", "trace", "external")
+                 "assets", "warnings", "lead_html")
+#: The heavy part of a page's compile results: read only to render the page itself
+#: (the lead is not: the feed shows it for every page without a description).
+BODY_FIELDS = ("html", "trace", "external")
 #: What rendering a page sets on it (see ``SiteBuild._render_pages``).
 RENDERED_FIELDS = ("outputs", "static_used")
 #: What rendering another page reads of a page's compile results: its links (the
@@ -130,19 +131,20 @@ def page_cost(page: Page, cards: bool = False) -> int:
 
 def shard(pages: list[Page], jobs: int, handicap: int = 0, cards: bool = False
           ) -> list[list[str]]:
-    """Cut ``pages`` (sorted by URL) into ``jobs`` contiguous runs of about equal
-    :func:`page_cost`, the first one lighter by ``handicap`` (µs: the build process's
-    own work). Returns the URLs of each run."""
-    costs = [page_cost(p, cards) for p in pages]
-    total = sum(costs) + handicap
+    """Deal ``pages`` (sorted by URL) out to ``jobs`` processes, each page in turn to
+    the one with the least estimated cost so far (:func:`page_cost`; the first starts
+    at ``handicap``, µs: the build process's own work). Dealt in turn, every process
+    gets a like mix of pages, lessons and articles alike, so each stage is about as
+    long in each and none waits long at the barriers between them (runs of pages by
+    URL balanced in total were not: lessons gather in some sections, and a run of
+    them parses in far less than its cost says, the cards being drawn later).
+    Returns the URLs of each process, in URL order."""
     shards: list[list[str]] = [[] for _ in range(jobs)]
-    done, at = 0, 0
-    for page, cost in zip(pages, costs, strict=True):
-        # the run a page falls in: where the middle of its cost lies
-        while at < jobs - 1 and (done + handicap + cost / 2) * jobs >= total * (at + 1):
-            at += 1
+    loads = [handicap] + [0] * (jobs - 1)
+    for page in pages:
+        at = loads.index(min(loads))
         shards[at].append(page.url)
-        done += cost
+        loads[at] += page_cost(page, cards)
     return shards
 
 

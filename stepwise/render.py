@@ -167,6 +167,8 @@ def render_template(template: jinja2.Template, context: dict[str, Any],
     """
     try:
         return template.render(context)
+    except TemplateError:
+        raise  # a template rendered inside this one failed (shared()): where it failed
     except jinja2.TemplateSyntaxError as err:
         raise _syntax_error(err, templates_dirs) from None
     except UnicodeDecodeError as err:

@@ -38,6 +38,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+import jinja2.nodes
 
 from .assets import Assets, AssetStage
 from .cards import FOLDER as CARDS_FOLDER
@@ -353,8 +354,7 @@ class SiteBuild:
             page.reads = {Path(p) for p in record["reads"]}
             page.assets = {out: Path(p) for out, p in record["assets"].items()}
             page.source_file = UnreadSource(page.source, page.shown)
-            page.html = page.lead_html = ""
-            page.trace, page.external = None, []
+            page.html, page.trace, page.external = "", None, []
             self._pages[page.source] = page
         self._restored = set(self._pages)
         self._stored = {str(p) for p in self._pages}
@@ -885,7 +885,8 @@ class SiteBuild:
         return readers
 
     def _templates_of(self, layout: str) -> set[str]:
-        """The layout's template and every template it extends or includes."""
+        """The layout's template and every template it extends, includes or renders
+        with ``shared()``."""
         if layout in self._uses:
             return self._uses[layout]
         folders = self.project.template_dirs
@@ -903,6 +904,14 @@ class SiteBuild:
             except (jinja2.TemplateSyntaxError, UnicodeDecodeError):
                 return {"*"}  # unknown until fixed: the render reports the error
             todo.extend(n for n in jinja2.meta.find_referenced_templates(ast) if n)
+            # and the partials it renders with shared("partials/header.html")
+            for call in ast.find_all(jinja2.nodes.Call):
+                if isinstance(call.node, jinja2.nodes.Name) and call.node.name == "shared":
+                    first = call.args[0] if call.args else None
+                    if not isinstance(first, jinja2.nodes.Const) or \
+                            not isinstance(first.value, str):
+                        return {"*"}  # named at render time: any template may be it
+                    todo.append(first.value)
         self._uses[layout] = seen
         return seen
 

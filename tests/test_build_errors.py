@@ -353,3 +353,27 @@ def test_page_strings_must_be_texts(make_project):
                                            "---\ntitle: Port\nstrings:\n  ui:\n    skip:\n    home: [a]\n---\n"})
     assert errors == ["content/linux/kb/port.md:5: strings.ui.skip must be a text (quote it)",
                       "content/linux/kb/port.md:6: strings.ui.home must be a text (quote it)"]
+
+
+def test_a_shared_partial_that_reads_the_page_says_what_it_sees(make_project):
+    project = make_project()
+    header = project.root / "templates/partials/header.html"
+    text = header.read_text().replace('<header class="site-header">',
+                                      '<header class="site-header" title="{{ page.title }}">')
+    errors = broken_build(project, {"templates/partials/header.html": text})
+    assert errors[0].startswith("templates/partials/header.html:1: UndefinedError: 'page' is "
+                                "undefined; a partial included with shared() is rendered once "
+                                "for the pages of a folder and sees only site, i18n, ui,")
+
+
+def test_pages_of_one_folder_share_the_header_and_a_menu_target_marks_itself(make_project):
+    project = make_project()
+    project.build(search=False)
+
+    def header(path: str) -> str:
+        page = project.page(path)
+        return page[page.index("<header"):page.index("</header>")]
+
+    assert header("linux/kb/port") == header("linux/kb/tcp-states")
+    assert 'aria-current="page"' not in header("linux/kb/port")
+    assert 'aria-current="page"' in header("pricing")  # a menu target: not shared

@@ -114,8 +114,11 @@ def make_project_once(make_project, tmp_path_factory, monkeypatch):
         shutil.copytree(THEME / "templates", root / "templates")
         shutil.copytree(THEME / "static", root / "static")
         project = TestProject(root)
+        # a date, a lead and no description: the feed shows the lead (a page's heavy results
+        # are restored only for the pages rendered again; the feed reads every lead)
         for rel, text in {**BASE_CONTENT, "linux/kb/tls.md":
-                          "---\ntitle: TLS\nlayout: article\n---\n## Records\n"}.items():
+                          "---\ntitle: TLS\nlayout: article\nlead: Records *over* TCP.\n"
+                          "date: 2024-01-02\n---\n## Records\n"}.items():
             project.write(rel, text)
         monkeypatch.chdir(root)
         return project

@@ -212,21 +212,37 @@ def test_workers_stop_when_the_build_process_is_killed(site_project, tmp_path):
     build.stderr.close()
 
 
-def test_shards_are_runs_of_pages_by_url_of_about_equal_cost(site_project, monkeypatch):
+def test_shards_deal_pages_out_by_cost_each_with_a_like_mix(site_project, monkeypatch):
     from stepwise.parallel import page_cost, shard
 
     monkeypatch.chdir(site_project)
     build = SiteBuild(Project.at(site_project), jobs=1)
     build.full()
     pages = build.pages
+    cost = {p.url: page_cost(p, cards=True) for p in pages}
     for jobs, handicap in ((2, 0), (3, 0), (2, 50_000)):
-        shards = shard(pages, jobs, handicap)
-        assert [u for s in shards for u in s] == [p.url for p in pages]  # runs, in order
-        cost = {p.url: page_cost(p) for p in pages}
+        shards = shard(pages, jobs, handicap, cards=True)
+        assert sorted(u for s in shards for u in s) == sorted(p.url for p in pages)
+        assert all(s == sorted(s) for s in shards)  # in URL order
         loads = [sum(cost[u] for u in s) + (handicap if i == 0 else 0)
                  for i, s in enumerate(shards)]
-        assert max(loads) - min(loads) <= 2 * max(cost.values())
+        assert max(loads) - min(loads) <= max(cost.values())
+        lessons = [sum(1 for u in s if cost[u] > 10_000) for s in shards]
+        assert min(lessons) >= 0.6 * sum(lessons) / jobs  # lessons spread out
     lessons = [p for p in pages if p.meta.get("steps")]
     articles = [p for p in pages if not p.meta.get("steps") and not p.is_index]
     assert page_cost(lessons[0]) > page_cost(articles[0])
     assert sorted(map(len, shard(pages[:1], 3))) == [0, 0, 1]  # a worker may get none
+
+
+def test_the_feed_of_a_parallel_build_shows_the_leads_of_every_worker(tmp_path, monkeypatch):
+    corpus = generate(tmp_path / "project", pages=240, seed=8)
+    monkeypatch.chdir(corpus)
+    for n, page in enumerate(sorted((corpus / "content").rglob("p*.md"))[::20]):
+        head, sep, body = page.read_text().partition("\n---\n")
+        head = "\n".join(ln for ln in head.split("\n") if not ln.startswith("description:"))
+        page.write_text(f"{head}\ndate: 2024-03-{n + 1:02d}\nlead: The *lead* of {n}.{sep}{body}")
+    serial = outputs(corpus, 1)
+    assert isinstance(serial, dict)
+    assert serial["feed.xml"].count(b"<summary>The lead of") == 12
+    assert outputs(corpus, 2) == serial
