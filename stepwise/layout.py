@@ -142,7 +142,7 @@ class SiteRenderer:
             if self.has_feed:
                 files[FEED_PATH] = self.render_feed()
             card = self.site_card()
-            files[card.path] = self.cards.png(card)
+            files[card.path] = self.cards.image(card)
         return dict(sorted(files.items()))
 
     def page_files(self, page: Page) -> dict[str, bytes]:
@@ -152,7 +152,7 @@ class SiteRenderer:
         files = {page.output_path: self.render_page(page).encode("utf-8")}
         card = self.page_card(page)
         if card is not None:
-            files[card.path] = self.cards.png(card)
+            files[card.path] = self.cards.image(card)
         return files
 
     def page_card(self, page: Page) -> Card | None:

@@ -113,8 +113,8 @@ def body_blob(page: Page) -> bytes:
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
-#: What drawing a lesson's social card costs (µs; stepwise.cards: 10 ms each).
-CARD_COST = 10_000
+#: What drawing a lesson's social card costs (µs; stepwise.cards: 5 ms each, JPEG).
+CARD_COST = 5_000
 
 
 def page_cost(page: Page, cards: bool = False) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import struct
-import zlib
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -253,18 +252,18 @@ def meta_of(html: str) -> dict[str, str]:
     return {k: v[0] if len(v) == 1 else "|".join(v) for k, v in parser.meta.items()}
 
 
-def png_chunks(data: bytes) -> list[bytes]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, at = [], 8
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at:at + 4])
-        kind = data[at + 4:at + 8]
-        body = data[at + 8:at + 8 + length]
-        assert struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0] == \
-            zlib.crc32(kind + body)
-        chunks.append(kind)
-        at += 12 + length
-    return chunks
+def jpeg_markers(data: bytes) -> list[int]:
+    """The markers of a JPEG's segments up to its image data (SOS, 0xDA)."""
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+    markers, at = [], 2
+    while True:
+        assert data[at] == 0xFF
+        marker = data[at + 1]
+        markers.append(marker)
+        if marker == 0xDA:
+            return markers
+        (length,) = struct.unpack(">H", data[at + 2:at + 4])
+        at += 2 + length
 
 
 def test_every_page_has_open_graph_and_twitter_tags(make_project):
@@ -273,7 +272,7 @@ def test_every_page_has_open_graph_and_twitter_tags(make_project):
     lesson = meta_of(project.page("linux/how/tcp-handshake"))
     card = lesson["og:image"]
     assert re.fullmatch(re.escape(BASE) + r"static/cards/linux/how/tcp-handshake\.[0-9a-f]{8}"
-                        r"\.png", card)
+                        r"\.jpg", card)
     assert (project.out / card.removeprefix(BASE)).is_file()
     assert lesson["og:type"] == "article"
     assert lesson["og:title"] == lesson["twitter:title"] == "The life cycle"
@@ -286,7 +285,7 @@ def test_every_page_has_open_graph_and_twitter_tags(make_project):
     # a page without a card of its own shares the site's; a page without a description
     # describes the site
     pricing = meta_of(project.page("pricing"))
-    assert re.fullmatch(re.escape(BASE) + r"static/cards/site\.[0-9a-f]{8}\.png",
+    assert re.fullmatch(re.escape(BASE) + r"static/cards/site\.[0-9a-f]{8}\.jpg",
                         pricing["og:image"])
     assert pricing["og:type"] == "website"
     assert pricing["og:description"] == \
@@ -300,20 +299,22 @@ def test_every_page_has_open_graph_and_twitter_tags(make_project):
     assert "og:" not in (project.out / "404.html").read_text()
 
 
-def test_a_lesson_card_is_a_png_without_metadata_the_same_on_every_build(make_project):
+def test_a_lesson_card_is_a_jpeg_without_metadata_the_same_on_every_build(make_project):
     project = make_project()
     first = SiteBuild(Project.at(project.root))
     first.full()
     cards = {p: b for p, b in first.outputs.items() if p.startswith("static/cards/")}
-    assert sorted(cards) == [p for p in sorted(cards) if p.endswith(".png")]
+    assert sorted(cards) == [p for p in sorted(cards) if p.endswith(".jpg")]
     assert len(cards) == 2  # the lesson's and the site's
     second = SiteBuild(Project.at(project.root))
     second.full()
     assert {p: b for p, b in second.outputs.items() if p.startswith("static/cards/")} == cards
     for data in cards.values():
-        assert png_chunks(data) == [b"IHDR", b"IDAT", b"IEND"]  # no time, no text
+        # JFIF, quantization and Huffman tables, the frame: no EXIF, no comment, no time
+        assert set(jpeg_markers(data)) == {0xE0, 0xDB, 0xC0, 0xC4, 0xDA}
         image = Image.open(io.BytesIO(data))
-        assert image.size == (1200, 630) and image.mode == "RGB"
+        assert image.format == "JPEG" and image.size == (1200, 630) and image.mode == "RGB"
+        assert image.layer == [(1, 1, 1, 0), (2, 1, 1, 1), (3, 1, 1, 1)]  # 4:4:4
 
 
 def test_a_card_changes_name_with_what_it_shows(make_project):
@@ -352,12 +353,18 @@ def test_cards_draw_long_titles_other_scripts_and_lost_segments(tmp_path):
     card = Card("linuxlab", title, "x", scene, "step 2/2 · the SYN is lost", words)
     data = draw(card)
     assert data == draw(card)
-    (tmp_path / "card.png").write_bytes(data)  # to look at
+    (tmp_path / "card.jpg").write_bytes(data)  # to look at
     image = Image.open(io.BytesIO(data)).convert("RGB")
     assert image.size == (1200, 630)
-    # the lost segment is drawn in red, the reply in the server's colour
-    colours = {c for _, c in image.getcolors(1200 * 630)}
-    assert (0xd1, 0x24, 0x2f) in colours and (0xc2, 0x50, 0x1a) in colours
+    # the lost segment is drawn in red, the reply in the server's colour (JPEG shifts
+    # a colour by a few levels: a pixel counts within 6 of it on every channel)
+    colours = image.getcolors(1200 * 630)
+
+    def pixels(rgb: tuple[int, int, int]) -> int:
+        return sum(n for n, c in colours if max(abs(a - b) for a, b in zip(c, rgb, strict=True)) <= 6)
+
+    assert pixels((0xd1, 0x24, 0x2f)) > 200 and pixels((0xc2, 0x50, 0x1a)) > 200
+    assert pixels((0x2f, 0x6f, 0xdb)) == 0  # no segment from the client arrives
     site = draw(Card("linuxlab", "Interactive lessons on Linux, networking, Terraform and Git.",
                      "site"))
     assert Image.open(io.BytesIO(site)).size == (1200, 630)
