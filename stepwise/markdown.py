@@ -63,16 +63,33 @@ def _formatter() -> Any:
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     if not lang:
         return ""
+    return _highlighted(code, lang)
+
+
+@functools.lru_cache(maxsize=2048)
+def _highlighted(code: str, lang: str) -> str:
+    """A fenced block highlighted by Pygments, or "" for a language Pygments does not
+    know. Kept by code and language: sites repeat their snippets (the same command
+    on many pages), and ``serve`` compiles a page again on every save."""
+    lexer = _lexer(lang)
+    if lexer is None:
+        return ""
     from pygments import highlight as pygments_highlight
+
+    body = pygments_highlight(code, lexer, _formatter())
+    return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
+
+
+@functools.cache
+def _lexer(lang: str) -> Any:
+    """Pygments' lexer for ``lang``, or None; a lexer keeps no state between texts."""
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(lang)
+        return get_lexer_by_name(lang)
     except ClassNotFound:
-        return ""
-    body = pygments_highlight(code, lexer, _formatter())
-    return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
+        return None
 
 
 def _directive_rule(state: StateBlock, start: int, end: int, silent: bool) -> bool:

@@ -196,3 +196,21 @@ def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
     first = tmp_path / "first"
     build_site(REPO, first)
     assert digest(copy / "site") == digest(first)
+
+
+def test_the_same_code_block_is_highlighted_once_per_language():
+    from stepwise.markdown import _highlighted, create_markdown
+
+    md = create_markdown()
+    block = "```{}\nss -tan state time-wait\n```\n"
+    _highlighted.cache_clear()
+    first = md.render(block.format("shell"))
+    assert '<code class="language-shell">' in first and '<span class="' in first
+    assert md.render(block.format("shell")) == first
+    assert _highlighted.cache_info().hits == 1  # the second page's block was reused
+    # the same code in another language is highlighted again, with that language
+    python = md.render(block.format("python"))
+    assert '<code class="language-python">' in python and python != first
+    # a language Pygments does not know stays a plain block, every time
+    assert "highlight" not in md.render(block.format("no-such-language"))
+    assert "highlight" not in md.render(block.format("no-such-language"))
