@@ -29,13 +29,10 @@ it). ``STEPWISE_TIMINGS`` records each process's stages (:mod:`stepwise.timings`
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import traceback
 from collections.abc import Iterable
-from multiprocessing.connection import Connection
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,6 +42,9 @@ from .snapshot import Digest
 from .timings import flush, forget, span
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from .config import SiteConfig
     from .layout import SiteRenderer
     from .links import LinkIndex
@@ -152,7 +152,7 @@ def worker_count(pages: int, jobs: int | None) -> int:
     """How many processes to use: ``jobs`` when given (``STEPWISE_JOBS`` in the
     environment otherwise), else one per core for sites of :data:`MIN_PAGES` pages or
     more; 1 where fork is not available."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not hasattr(os, "fork"):  # multiprocessing's "fork" start method needs it
         return 1
     if jobs is None and os.environ.get("STEPWISE_JOBS", "").isdigit():
         jobs = int(os.environ["STEPWISE_JOBS"])
@@ -271,6 +271,8 @@ class _Interrupted:
 
 def _send(conn: Connection, message: Any, what: str) -> None:
     """Pickle and send ``message`` (timed as ``pickle:what`` and ``pipe:what``)."""
+    from multiprocessing.reduction import ForkingPickler
+
     with span(f"pickle:{what}") as measured:
         data = ForkingPickler.dumps(message)
         measured.bytes = len(data)
@@ -284,10 +286,10 @@ def _get(conn: Connection, what: str) -> Any:
         data = conn.recv_bytes()
         measured.bytes = len(data)
     with span(f"unpickle:{what}"):
-        return ForkingPickler.loads(data)
+        return pickle.loads(data)
 
 
-def _recv(conn: Connection, worker: multiprocessing.process.BaseProcess, what: str) -> Any:
+def _recv(conn: Connection, worker: BaseProcess, what: str) -> Any:
     try:
         message = _get(conn, what)
     except EOFError:
@@ -323,6 +325,8 @@ def build_in_parallel(build: SiteBuild, urls: list[str], jobs: int, errors: list
     shards = shard([p for p in pages if p.url in set(urls)], jobs,
                    handicap=20_000 + 1300 * len(tags) + (CARD_COST if cards else 0),
                    cards=cards)
+    import multiprocessing  # here: a build of one process (most incremental ones) needs none
+
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     workers = []

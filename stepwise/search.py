@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +136,8 @@ def make_index(out_dir: Path, *, executable: Path | None = None,
     tmp_name = f".{SEARCH_DIR}-{os.getpid()}"
     tmp = out_dir / tmp_name
     shutil.rmtree(tmp, ignore_errors=True)
+    import subprocess  # here: a build --no-search starts no process
+
     command = [str(binary), "--site", str(out_dir), "--output-subdir", tmp_name,
                "--keep-index-url", "--quiet"]
     try:

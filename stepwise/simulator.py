@@ -19,15 +19,11 @@ the simulator page says the simulator is not available in this build.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
-import io
 import json
 import sys
-import zipfile
 from dataclasses import dataclass
-from importlib import util
 from pathlib import Path, PurePosixPath
 
 #: The layout of the page where readers drive the model themselves.
@@ -118,6 +114,8 @@ def download_size(runtime: Runtime, bundle: bytes) -> int:
 def _source(module: str) -> Path | None:
     """The source file of a ``stepwise`` module in the installed package, found on
     disk (nothing is imported), or None when there is no such module."""
+    from importlib import util
+
     spec = util.find_spec("stepwise")
     assert spec is not None and spec.submodule_search_locations is not None
     base = Path(next(iter(spec.submodule_search_locations)))
@@ -130,6 +128,8 @@ def _source(module: str) -> Path | None:
 
 def _imports(module: str, source: Path) -> set[str]:
     """Every module ``module`` imports (at any depth in the file), absolute names."""
+    import ast  # here and in pack: a build without a simulator page needs neither
+
     package = module if source.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(source.read_bytes(), str(source))):
@@ -187,6 +187,9 @@ def pack(entry: str) -> bytes:
     Raises:
         BundleError: see :func:`modules`.
     """
+    import io
+    import zipfile
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, source in modules(entry).items():
