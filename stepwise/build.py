@@ -156,6 +156,7 @@ def build_site(
     build.known = read_before
     if cache:
         build.bytecode_cache = bytecode_cache(root / CACHE_DIR / TEMPLATES_CACHE)
+        build.cache_dir = root / CACHE_DIR
         with span("state load"):
             state = BuildState.open(state_path(root, key), output_id(out))
         if state is not None:
@@ -173,6 +174,7 @@ def build_site(
         build = SiteBuild(project, strict=strict, drafts=drafts, base_url=base_url)
         build.known, build.bytecode_cache = read_before, bytecode_cache(
             root / CACHE_DIR / TEMPLATES_CACHE)
+        build.cache_dir = root / CACHE_DIR
     with span("config"):
         build.config = build._load_config()
     project = build.project  # with the theme site.yaml names

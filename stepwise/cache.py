@@ -34,13 +34,17 @@ PACKAGE = Path(__file__).resolve().parent
 
 @functools.cache
 def code_version() -> str:
-    """A hash of this package's source and data files and of the Python version (as
-    the process found them the first time it asked)."""
+    """A hash of the Python version and of this package's source and data files, each
+    by its path, size and modification time (as the process found them the first time
+    it asked): what Python itself checks before it reuses a module's bytecode. Reading
+    and hashing the 700 KB of them instead cost 4.5 ms of every build, a fiftieth of
+    a build after a one-page edit; an edit, a checkout or an upgrade changes the times."""
     digest = hashlib.blake2b(sys.version.encode(), digest_size=16)
     for path in sorted(PACKAGE.rglob("*")):
         if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(PACKAGE).as_posix().encode())
-            digest.update(path.read_bytes())
+            stat = path.stat()
+            digest.update(f"{path.relative_to(PACKAGE).as_posix()}\0{stat.st_size}\0"
+                          f"{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 

@@ -238,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    # a one-shot process: the cyclic collector would walk every object of the build
+    # (and of the modules it imports) once it is done, and again at exit, to free
+    # nothing that matters
+    gc.disable()
     from .build import build_site
 
-    # a one-shot process: the cyclic collector would walk every object of the build
-    # once it is done, and again at exit, to free nothing that matters
-    gc.disable()
     result = build_site(args.root, args.out, content=args.content, strict=args.strict,
                         drafts=args.drafts, search=not args.no_search, cache=not args.no_cache,
                         base_url=args.base_url)

@@ -22,7 +22,14 @@ from .config import SiteConfig
 from .content import PAGE_SUFFIXES, Page, name_key, slugify, spelling
 from .errors import BuildError, FrontmatterError, LinkError, TraceError, display_path
 from .links import LinkIndex, page_keys, reference_keys, relative_file, relative_url
-from .markdown import RESERVED_IDS, Problems, directive_marker, parse, render_tokens
+from .markdown import (
+    RESERVED_IDS,
+    Problems,
+    directive_marker,
+    highlighted_blocks,
+    parse,
+    render_tokens,
+)
 from .nav import reading_minutes
 from .simulator import SIMULATOR_LAYOUT
 
@@ -258,8 +265,11 @@ class PageCompiler:
 
     def render_body(self, tokens: list[Any]) -> str:
         problems = Problems()
-        html, directives = render_tokens(self.md, tokens, self, problems,
-                                         self.page.source_file.body_line, self.callout_titles)
+        with highlighted_blocks() as blocks:
+            html, directives = render_tokens(self.md, tokens, self, problems,
+                                             self.page.source_file.body_line,
+                                             self.callout_titles)
+        self.page.highlights = tuple(blocks)
         self._record(problems)
         if "player" in directives and "simulation" in self.page.meta \
                 and self.page.layout != "lesson":

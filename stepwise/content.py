@@ -96,6 +96,9 @@ class Page:
     external: list[tuple[str, int | None]] = field(default_factory=list)
     invalid: set[str] = field(default_factory=set)  # frontmatter keys of the wrong type
     trace: dict[str, Any] | None = None
+    #: its body's highlighted code blocks, (code, language, HTML): a build that
+    #: compiles the page again takes them up (stepwise.markdown.remember)
+    highlights: tuple[tuple[str, str, str], ...] = ()
     #: the number of steps of its trace (None: no trace), as listings show it
     steps: int | None = None
     minutes: int | None = None

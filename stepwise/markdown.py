@@ -17,12 +17,15 @@ every heading id) before it resolves the first link.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
@@ -63,21 +66,65 @@ def _formatter() -> Any:
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     if not lang:
         return ""
+    if _USED is not None:
+        _USED.append((code, lang))
     return _highlighted(code, lang)
 
 
-@functools.lru_cache(maxsize=2048)
+#: Fenced blocks as highlighted, by (code, language): sites repeat their snippets (the
+#: same command on many pages), ``serve`` compiles a page again on every save, and a
+#: build after an edit is given the blocks of the pages it compiles again
+#: (:func:`remember`), so that it need not load Pygments at all (9 ms).
+_HIGHLIGHTED: dict[tuple[str, str], str] = {}
+_MAX_HIGHLIGHTED = 4096
+#: the blocks :func:`highlighted_blocks` is collecting, or None
+_USED: list[tuple[str, str]] | None = None
+
+
 def _highlighted(code: str, lang: str) -> str:
     """A fenced block highlighted by Pygments, or "" for a language Pygments does not
-    know. Kept by code and language: sites repeat their snippets (the same command
-    on many pages), and ``serve`` compiles a page again on every save."""
-    lexer = _lexer(lang)
-    if lexer is None:
-        return ""
-    from pygments import highlight as pygments_highlight
+    know."""
+    html = _HIGHLIGHTED.get((code, lang))
+    if html is None:
+        lexer = _lexer(lang)
+        if lexer is None:
+            html = ""
+        else:
+            from pygments import highlight as pygments_highlight
 
-    body = pygments_highlight(code, lexer, _formatter())
-    return f'<pre class="highlight"><code class="language-{escape(lang)}">{body}</code></pre>\n'
+            body = pygments_highlight(code, lexer, _formatter())
+            html = (f'<pre class="highlight"><code class="language-{escape(lang)}">'
+                    f"{body}</code></pre>\n")
+        if len(_HIGHLIGHTED) >= _MAX_HIGHLIGHTED:  # a long session of edits: start again
+            _HIGHLIGHTED.clear()
+        _HIGHLIGHTED[(code, lang)] = html
+    return html
+
+
+@contextlib.contextmanager
+def highlighted_blocks() -> Iterator[list[tuple[str, str, str]]]:
+    """Collect the ``(code, language, html)`` of each fenced block highlighted while
+    the ``with`` block runs (rendering one page's tokens), for :func:`remember`."""
+    global _USED
+    used: list[tuple[str, str]] = []
+    blocks: list[tuple[str, str, str]] = []
+    outer, _USED = _USED, used
+    try:
+        yield blocks
+    finally:
+        _USED = outer
+        blocks += [(code, lang, html) for code, lang in used
+                   if (html := _HIGHLIGHTED.get((code, lang)))]
+
+
+def remember(blocks: Iterable[tuple[str, str, str]]) -> None:
+    """Take up blocks highlighted by an earlier build (:func:`highlighted_blocks`):
+    made from the same code by the same Pygments (the build state is dropped when
+    any library's version changes), they are what highlighting would make."""
+    for code, lang, html in blocks:
+        if len(_HIGHLIGHTED) >= _MAX_HIGHLIGHTED:
+            return
+        _HIGHLIGHTED.setdefault((code, lang), html)
 
 
 @functools.cache
@@ -267,10 +314,36 @@ def parse(md: MarkdownIt, text: str, first_line: int, *, inline: bool = False,
     return md.parseInline(text, env) if inline else md.parse(text, env)
 
 
-@functools.cache
-def highlight_css() -> str:
+def highlight_css(cache: Path | None = None) -> str:
     """Pygments CSS for the ``.highlight`` class: a light theme, and a dark one under
-    ``prefers-color-scheme: dark``."""
+    ``prefers-color-scheme: dark``.
+
+    Args:
+        cache: a folder to keep it in between builds (the build cache): making it
+            imports Pygments' formatter and styles, 6 ms that a build after a one-page
+            edit need not spend. The file is named after the Pygments version, the
+            only input; None: made in memory (once per process).
+    """
+    if cache is None:
+        return _highlight_css()
+    from pygments import __version__ as pygments_version
+
+    path = cache / f"highlight-{pygments_version}.css"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    css = _highlight_css()
+    with contextlib.suppress(OSError):  # best effort, as the rest of the build cache
+        cache.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(css, encoding="utf-8")
+        os.replace(tmp, path)  # whole or not at all: another build may read it
+    return css
+
+
+@functools.cache
+def _highlight_css() -> str:
     from pygments.formatters import HtmlFormatter
 
     light = HtmlFormatter(style="default").get_style_defs(".highlight")

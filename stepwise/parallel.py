@@ -97,7 +97,7 @@ RESULT_FIELDS = ("links_out", "ref_slugs", "reads", "steps", "minutes", "simulat
                  "assets", "warnings", "lead_html")
 #: The heavy part of a page's compile results: read only to render the page itself
 #: (the lead is not: the feed shows it for every page without a description).
-BODY_FIELDS = ("html", "trace", "external")
+BODY_FIELDS = ("html", "trace", "external", "highlights")
 #: What rendering a page sets on it (see ``SiteBuild._render_pages``).
 RENDERED_FIELDS = ("outputs", "static_used")
 #: What rendering another page reads of a page's compile results: its links (the

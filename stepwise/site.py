@@ -50,7 +50,7 @@ from .errors import BuildError, ErrorList, OutputError, display_path
 from .frontmatter import UnreadSource
 from .layout import HIGHLIGHT_CSS, SiteRenderer, simulator_pages
 from .links import LinkIndex, page_keys
-from .markdown import create_markdown, heading_ids, highlight_css, parse
+from .markdown import create_markdown, heading_ids, highlight_css, parse, remember
 from .nav import reading_minutes
 from .output import OutputStage
 from .parallel import BODY_FIELDS, body_blob, build_in_parallel, worker_count
@@ -150,6 +150,9 @@ class SiteBuild:
         #: where Jinja keeps compiled templates between builds (stepwise.build sets it
         #: in the build cache); None: compiled in memory only
         self.bytecode_cache: jinja2.BytecodeCache | None = None
+        #: the build cache's folder (stepwise.build sets it), for what a build may keep
+        #: between processes (the highlight stylesheet); None: nothing is kept
+        self.cache_dir: Path | None = None
         # what the last build read, to find edits; pages by source file
         self._content = Snapshot()
         self._templates = Snapshot()
@@ -476,7 +479,7 @@ class SiteBuild:
         runtime = find_runtime(self.project.root)[0] if simulators else None
         try:
             return self._asset_stage.build(
-                static, {HIGHLIGHT_CSS: highlight_css().encode("utf-8")}, runtime,
+                static, {HIGHLIGHT_CSS: highlight_css(self.cache_dir).encode("utf-8")}, runtime,
                 [pack(e) for e in sorted(x for x in entries if x)] if runtime else [])
         except BuildError as err:
             raise ErrorList([err]) from None
@@ -527,6 +530,7 @@ class SiteBuild:
                 assert self.config is not None
                 found: list[BuildError] = []
                 self._bodies.pop(target.source, None)  # replaced by what this makes
+                self._remember_highlights(target)
                 PageCompiler(target, md, links, errors, found, self.config.strings).compile(
                     self._tokens[target.source], layouts, self.project.templates.name)
                 target.warnings = found
@@ -716,6 +720,16 @@ class SiteBuild:
             if body is not None:
                 for name, value in zip(BODY_FIELDS, pickle.loads(body), strict=True):
                     setattr(page, name, value)
+
+    def _remember_highlights(self, page: Page) -> None:
+        """Before a page restored from the build state is compiled again, take up the
+        code blocks it had highlighted (most edits leave them as they were)."""
+        if page.source in self._materialized:
+            remember(page.highlights)
+        elif page.source in self._restored:  # else compiled here: in the cache already
+            body = self._body_source(str(page.source))
+            if body is not None:
+                remember(pickle.loads(body)[BODY_FIELDS.index("highlights")])
 
     def _markdown(self) -> Any:
         assert self.config is not None

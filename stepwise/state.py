@@ -40,7 +40,7 @@ from typing import Any
 
 from .cache import CACHE_DIR, code_version
 
-FORMAT = 2
+FORMAT = 3  # 3: a page's body has its highlighted code blocks
 #: the libraries whose versions change what the same inputs build to
 LIBRARIES = ("markdown_it", "mdit_py_plugins", "jinja2", "pygments", "yaml")
 _SCHEMA = ("CREATE TABLE header (data TEXT);"

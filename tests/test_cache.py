@@ -83,3 +83,43 @@ def test_files_deleted_from_the_output_are_written_again(make_project):
     (project.out / "about/index.html").unlink()
     assert not project.build(search=False).unchanged
     assert (project.out / "about/index.html").is_file()
+
+
+def test_the_highlight_stylesheet_is_kept_in_the_build_cache(make_project):
+    import pygments
+
+    from stepwise.markdown import _highlight_css
+
+    project = make_project()
+    project.build(search=False)
+    kept = project.root / ".stepwise-cache" / f"highlight-{pygments.__version__}.css"
+    assert kept.read_text(encoding="utf-8") == _highlight_css()
+    [published] = (project.out / "static/css").glob("highlight.*.css")
+    assert published.read_text(encoding="utf-8") == _highlight_css()
+    # the next build takes it from there (Pygments is not asked again)
+    kept.write_text(_highlight_css() + "/* kept */\n", encoding="utf-8")
+    (project.root / "content/linux/kb/port.md").open("a").write("\nOne more line.\n")
+    project.build(search=False)
+    [published] = (project.out / "static/css").glob("highlight.*.css")
+    assert published.read_text(encoding="utf-8").endswith("/* kept */\n")
+    # without the build cache nothing is kept or read
+    project.build(search=False, cache=False)
+    [published] = (project.out / "static/css").glob("highlight.*.css")
+    assert published.read_text(encoding="utf-8") == _highlight_css()
+
+
+def test_the_code_version_changes_when_a_module_of_the_package_changes():
+    import os
+
+    module = stepwise.cache.PACKAGE / "models" / "tcp" / "endpoint.py"
+    before = module.stat()
+    stepwise.cache.code_version.cache_clear()
+    version = stepwise.cache.code_version()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+        stepwise.cache.code_version.cache_clear()
+        assert stepwise.cache.code_version() != version
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+        stepwise.cache.code_version.cache_clear()
+    assert stepwise.cache.code_version() == version

@@ -198,19 +198,36 @@ def test_build_works_from_a_copy_at_another_path(tmp_path: Path):
     assert digest(copy / "site") == digest(first)
 
 
-def test_the_same_code_block_is_highlighted_once_per_language():
-    from stepwise.markdown import _highlighted, create_markdown
+def test_the_same_code_block_is_highlighted_once_per_language(monkeypatch):
+    import stepwise.markdown
+    from stepwise.markdown import create_markdown, highlighted_blocks
 
     md = create_markdown()
     block = "```{}\nss -tan state time-wait\n```\n"
-    _highlighted.cache_clear()
-    first = md.render(block.format("shell"))
+    monkeypatch.setattr(stepwise.markdown, "_HIGHLIGHTED", {})
+    made = []
+    real = stepwise.markdown._lexer
+    monkeypatch.setattr(stepwise.markdown, "_lexer", lambda lang: made.append(lang) or real(lang))
+    with highlighted_blocks() as blocks:
+        first = md.render(block.format("shell"))
     assert '<code class="language-shell">' in first and '<span class="' in first
+    assert blocks == [("ss -tan state time-wait\n", "shell", first.removesuffix("\n"))]
     assert md.render(block.format("shell")) == first
-    assert _highlighted.cache_info().hits == 1  # the second page's block was reused
+    assert made == ["shell"]  # the second page's block was reused
     # the same code in another language is highlighted again, with that language
     python = md.render(block.format("python"))
     assert '<code class="language-python">' in python and python != first
-    # a language Pygments does not know stays a plain block, every time
+    # a language Pygments does not know stays a plain block
     assert "highlight" not in md.render(block.format("no-such-language"))
-    assert "highlight" not in md.render(block.format("no-such-language"))
+    assert made == ["shell", "python", "no-such-language"]
+
+
+def test_blocks_remembered_from_an_earlier_build_are_not_highlighted_again(monkeypatch):
+    import stepwise.markdown
+    from stepwise.markdown import create_markdown, remember
+
+    monkeypatch.setattr(stepwise.markdown, "_HIGHLIGHTED", {})
+    monkeypatch.setattr(stepwise.markdown, "_lexer", lambda lang: pytest.fail("highlighted"))
+    kept = '<pre class="highlight"><code class="language-shell">kept</code></pre>\n'
+    remember([("ls\n", "shell", kept)])
+    assert create_markdown().render("```shell\nls\n```\n") == kept + "\n"

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 GROUP = "stepwise.models"
 
 
+#: The models this package ships, registered as entry points like any other (so
+#: :func:`names` lists them), found here without reading every installed package's
+#: metadata: importlib.metadata costs 12 ms, a build that edits one lesson 0.2 s.
+BUILT_IN = {"tcp": "stepwise.models.tcp.model:MODEL", "bgp": "stepwise.models.bgp.model:MODEL"}
+
+
 @functools.cache
 def _registered() -> dict[str, object]:
     # imported here (12 ms): a site with no lesson never asks for a model
@@ -34,7 +40,7 @@ def _registered() -> dict[str, object]:
 
 def names() -> list[str]:
     """The names of the models installed, sorted."""
-    return sorted(_registered())
+    return sorted({*BUILT_IN, *_registered()})
 
 
 @functools.cache
@@ -45,11 +51,19 @@ def get(name: str) -> Model:
         KeyError: no model has that name (see :func:`names`).
         TypeError: what is registered under it is not a Model.
     """
+    import importlib
+
     from .base import Model
 
-    entry = _registered()[name]
-    model = entry.load()  # type: ignore[attr-defined]
+    if name in BUILT_IN:
+        value = BUILT_IN[name]
+        module, _, attribute = value.partition(":")
+        model = getattr(importlib.import_module(module), attribute)
+    else:
+        entry = _registered()[name]
+        value = entry.value  # type: ignore[attr-defined]
+        model = entry.load()  # type: ignore[attr-defined]
     if not isinstance(model, Model):
-        raise TypeError(f"the entry point {GROUP}:{name} ({entry.value}) is not a "  # type: ignore[attr-defined]
+        raise TypeError(f"the entry point {GROUP}:{name} ({value}) is not a "
                         f"stepwise.models.base.Model")
     return model
