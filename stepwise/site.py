@@ -437,6 +437,8 @@ class SiteBuild:
         """(Re)load one source file into the state; returns its load errors."""
         page, errors, warnings = load_page_file(path, self.project.content)
         self._page_warnings[path] = warnings
+        if path in self._pages:  # an edit: the code blocks it had are likely still there
+            self._remember_highlights(self._pages[path])
         self._pages.pop(path, None)
         self._loads += 1
         self._tokens.pop(path, None)
@@ -722,8 +724,9 @@ class SiteBuild:
                     setattr(page, name, value)
 
     def _remember_highlights(self, page: Page) -> None:
-        """Before a page restored from the build state is compiled again, take up the
-        code blocks it had highlighted (most edits leave them as they were)."""
+        """Before a page restored from the build state is loaded or compiled again,
+        take up the code blocks it had highlighted (most edits leave them as they
+        were)."""
         if page.source in self._materialized:
             remember(page.highlights)
         elif page.source in self._restored:  # else compiled here: in the cache already

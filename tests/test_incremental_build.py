@@ -172,6 +172,25 @@ def test_a_body_edit_renders_one_page_and_writes_its_file(make_project):
     assert written == {project.out / "linux/kb/port/index.html"}
 
 
+def test_an_edit_next_to_a_code_block_does_not_highlight_it_again(make_project, monkeypatch,
+                                                                   tmp_path):
+    import stepwise.markdown
+
+    code = "\n```shell\nss -tan state time-wait\n```\n"
+    project = make_project({"linux/kb/ss.md": "---\ntitle: ss\n---\nLook:\n" + code})
+    project.build(search=False)
+    page = project.out / "linux/kb/ss/index.html"
+    block = page.read_text().split('<pre class="highlight">', 1)[1].split("</pre>")[0]
+    # a new build process: nothing highlighted in memory, and Pygments is not asked
+    monkeypatch.setattr(stepwise.markdown, "_HIGHLIGHTED", {})
+    monkeypatch.setattr(stepwise.markdown, "_lexer", lambda lang: pytest.fail(lang))
+    with open(project.content / "linux/kb/ss.md", "a") as f:
+        f.write("\nOne more sentence.\n")
+    assert project.build(search=False).rendered == 1
+    assert block in page.read_text() and "One more sentence." in page.read_text()
+    assert tree(project.out) == full(project.root, tmp_path / "full", search=False)
+
+
 @pytest.mark.parametrize("change", ["site.yaml", "theme.yaml", "code", "library",
                                     "template added", "marker", "deleted output",
                                     "state file", "cwd", "options"])
