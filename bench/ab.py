@@ -20,12 +20,16 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+from bench.compare import memory_folder  # noqa: E402
 
 
 def checkout(rev: str, into: Path) -> Path:
@@ -46,8 +50,11 @@ def cold(code: Path, root: Path, out: Path, jobs: int, search: bool) -> tuple[fl
     if jobs == 1:
         cmd = ["taskset", "-c", "0", *cmd]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                            env=dict(os.environ, STEPWISE_JOBS=str(jobs)))
+    env = dict(os.environ, STEPWISE_JOBS=str(jobs))
+    # each version's bytecode cached as users have it: a checkout without it would
+    # compile every module on every build, and lose to the working tree for that
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -68,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     jobs = [int(j) for j in args.jobs.split(",")]
     names = [args.base, *(args.revs or ["."])]
-    with tempfile.TemporaryDirectory(prefix="stepwise-ab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="stepwise-ab-", dir=memory_folder(disk=False)) as tmp:
         work = Path(tmp)
         trees = [REPO if rev == "." else checkout(rev, work / f"v{i}")
                  for i, rev in enumerate(names)]

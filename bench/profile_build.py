@@ -30,6 +30,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
+from bench.compare import memory_folder  # noqa: E402
 from bench.corpus import generate  # noqa: E402
 
 Spans = list[dict[str, object]]
@@ -46,6 +47,7 @@ def run(root: Path, out: Path, jobs: int, log: Path) -> tuple[float, float, Span
     if jobs == 1 and shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
     env = dict(os.environ, STEPWISE_TIMINGS=str(log), STEPWISE_JOBS=str(jobs))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # Python's own bytecode cache, as users have it
     start = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     end = time.perf_counter()
@@ -90,7 +92,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, help="an existing project (default: generated)")
     args = parser.parse_args()
     jobs = [int(j) for j in args.jobs.split(",")]
-    with tempfile.TemporaryDirectory(prefix="stepwise-profile-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="stepwise-profile-",
+                                     dir=memory_folder(disk=False)) as tmp:
         work = Path(tmp)
         root = args.root or generate(work / "project", args.pages, args.seed)
         results: dict[int, list[tuple[float, float, Spans]]] = {j: [] for j in jobs}

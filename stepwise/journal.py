@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -79,7 +78,7 @@ class InPlaceUpdate:
 
     def __init__(self, out: Path, token: str | None = None):
         self.out = out
-        self.token = token or f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.token = token or f"{os.getpid()}-{os.urandom(4).hex()}"
         #: (kind, path in the folder, whether a previous version exists): kind
         #: ``file`` (new content), ``remove``, ``folder`` (replaced whole)
         self.entries: list[tuple[str, str, bool]] = []

@@ -14,7 +14,6 @@ import errno
 import fcntl
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -222,7 +221,7 @@ class OutputStage:
         remove_leftovers(out)
         self.out = out
         # unique, not just the process id: builds in two containers may share one
-        token = f"{os.getpid()}-{secrets.token_hex(4)}"
+        token = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.tmp = out.parent / f".{out.name}.build-{token}"
         #: files already in the temporary folder, and the writes that failed
         #: (errno, message, filename), of every process
