@@ -323,7 +323,8 @@ class SiteBuild:
                 bodies[str(path)] = body if body is not None else body_blob(page)
         index = {
             "pages": pages,
-            "page_warnings": [(str(p), w) for p, w in self._page_warnings.items()],
+            # only the pages that have some: restoring makes a Path of each
+            "page_warnings": [(str(p), w) for p, w in self._page_warnings.items() if w],
             "snapshots": {name: _snapshot_out(getattr(self, f"_{name}"))
                           for name in _SNAPSHOTS},
             "facets": self._facets, "facets_version": self._facets_version,
@@ -360,7 +361,7 @@ class SiteBuild:
             page.html, page.trace, page.external = "", None, []
             self._pages[page.source] = page
         self._restored = set(self._pages)
-        self._stored = {str(p) for p in self._pages}
+        self._stored = {record["source"] for record in index["pages"]}
         self._body_source = body
         self._page_warnings = {Path(p): w for p, w in index["page_warnings"]}
         self._facets = index["facets"]
