@@ -311,7 +311,9 @@ class SiteBuild:
         assert self.ok and self.config is not None
         pages = []
         bodies: dict[str, bytes] = {}
-        for path, page in self._pages.items():
+        # by source: a page loaded again (an edit) keeps its place among the records,
+        # which the state stores in chunks, writing again only those that changed
+        for path, page in sorted(self._pages.items(), key=lambda item: str(item[0])):
             record = vars(page).copy()  # a copy, less a few keys: twice as quick
             for name in _NOT_KEPT:
                 record.pop(name, None)

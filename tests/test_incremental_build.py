@@ -6,7 +6,9 @@ it a full build; a failed or killed build leaves the previous site."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -170,6 +172,45 @@ def test_a_body_edit_renders_one_page_and_writes_its_file(make_project):
     assert "1 rendered again" in result.summary()
     written = {p for p, t in stamps.items() if p.stat().st_mtime_ns != t}
     assert written == {project.out / "linux/kb/port/index.html"}
+
+
+def test_a_body_edit_writes_again_only_the_chunk_of_records_it_changed(make_project,
+                                                                       monkeypatch, tmp_path):
+    import sqlite3
+
+    monkeypatch.setattr(stepwise.state, "CHUNK", 2)
+
+    def chunks() -> dict[int, bytes]:
+        [db_path] = (project.root / ".stepwise-cache").glob("*.db")
+        with contextlib.closing(sqlite3.connect(db_path)) as db:
+            return dict(db.execute("SELECT chunk, value FROM pages"))
+
+    project = make_project({"linux/kb/extra.md": "---\ntitle: Extra\n---\nNothing links here.\n"})
+    project.build(search=False)
+    before = chunks()
+    records = sum(len(pickle.loads(v)) for v in before.values())
+    assert len(before) == -(-records // 2) > 3
+    # a sentence more changes no record (the text is in the page's body row)
+    port = project.content / "linux/kb/port.md"
+    with open(port, "a") as f:
+        f.write("\nOne more sentence.\n")
+    assert project.build(search=False).rendered == 1
+    assert chunks() == before
+    # a new title changes the page's record: its chunk alone is written again
+    port.write_text(port.read_text().replace("title: Port", "title: Ports"))
+    assert project.build(search=False).rendered >= 1
+    after = chunks()
+    assert sorted(after) == sorted(before)
+    assert len([n for n in after if after[n] != before[n]]) == 1
+    # a removed page shifts the records after it into other chunks; the next build
+    # restores every page from them and writes what a full build writes
+    (project.content / "linux/kb/extra.md").unlink()
+    project.build(search=False)
+    assert len(chunks()) == -(-(records - 1) // 2)
+    with open(project.content / "pricing.md", "a") as f:
+        f.write("\nMore.\n")
+    assert project.build(search=False).rendered >= 1
+    assert tree(project.out) == full(project.root, tmp_path / "full", search=False)
 
 
 def test_an_edit_next_to_a_code_block_does_not_highlight_it_again(make_project, monkeypatch,
