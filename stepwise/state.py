@@ -13,7 +13,7 @@ It is an SQLite database (the standard library's ``sqlite3``): each page's heavy
 results (HTML, trace: :data:`stepwise.parallel.BODY_FIELDS`) are a row of their own,
 pickled, so a build reads only those of the pages it renders and writes only those of
 the pages it compiled. The pages' records (frontmatter, links, facts) are pickled in
-chunks of :data:`CHUNK` pages, in the build's order, and a build writes again only the
+chunks of :data:`CHUNK` pages, in source order, and a build writes again only the
 chunks in which a record changed (after a one-page edit, one: pickling all of them
 took 8 ms of the 0.2 s such a build takes); everything else is one pickled row,
 ``index``. Every write is
@@ -143,9 +143,10 @@ class BuildState:
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._chunks = _write(db, index, bodies, output_id, self._chunks)
+                chunks = _write(db, index, bodies, output_id, self._chunks)
                 db.executemany("DELETE FROM body WHERE source = ?", ((s,) for s in removed))
                 db.execute("COMMIT")
+                self._chunks = chunks  # what is stored now, and not before the commit
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
