@@ -43,7 +43,9 @@ def recover(out: Path) -> bool:
         True if there was one to roll back.
     """
     journal = out / JOURNAL
-    if not journal.is_file():
+    # a journal being written (saved whole, then renamed) when its build was killed
+    unsaved = list(out.glob(f"{JOURNAL}.*")) if out.is_dir() else []
+    if not journal.is_file() and not unsaved:
         return False
     try:
         lock = _lock(out)
@@ -52,6 +54,10 @@ def recover(out: Path) -> bool:
     except OSError:
         lock = None
     try:
+        for path in unsaved:
+            path.unlink(missing_ok=True)
+        if not journal.is_file():
+            return False  # killed before its first rename: nothing else to undo
         try:
             data = json.loads(journal.read_text(encoding="utf-8"))
             update = InPlaceUpdate(out, token=str(data["token"]))

@@ -32,7 +32,14 @@ TEMPLATES_CACHE = "templates"
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Jinja's cache of compiled templates in a folder, which a build that cannot write
-    it (a read-only project) does without."""
+    it (a read-only project) does without, and whose damaged files are compiled
+    again (Jinja itself guards only the last step of reading one)."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - unpickling damaged bytes raises anything
+            bucket.reset()  # a miss: the template is compiled and the file written anew
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):

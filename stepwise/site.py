@@ -717,16 +717,17 @@ class SiteBuild:
         ``pages`` on them."""
         for page in pages:
             body = self._bodies.pop(page.source, None)
+            fields = pickle.loads(body) if body is not None else None  # this process's
             if body is None and page.source in self._restored \
                     and page.source not in self._materialized:
-                body = self._body_source(str(page.source))
-                if body is None:
+                fields = _body_fields(self._body_source(str(page.source)))
+                if fields is None:  # missing or damaged: the caller builds in full
                     raise ErrorList([BuildError("the build state lacks this page's "
                                                 "results; build with --no-cache",
                                                 page.shown)])
                 self._materialized.add(page.source)
-            if body is not None:
-                for name, value in zip(BODY_FIELDS, pickle.loads(body), strict=True):
+            if fields is not None:
+                for name, value in zip(BODY_FIELDS, fields, strict=True):
                     setattr(page, name, value)
 
     def _remember_highlights(self, page: Page) -> None:
@@ -736,9 +737,9 @@ class SiteBuild:
         if page.source in self._materialized:
             remember(page.highlights)
         elif page.source in self._restored:  # else compiled here: in the cache already
-            body = self._body_source(str(page.source))
-            if body is not None:
-                remember(pickle.loads(body)[BODY_FIELDS.index("highlights")])
+            fields = _body_fields(self._body_source(str(page.source)))
+            if fields is not None:  # a damaged row: _materialize reports it, if needed
+                remember(fields[BODY_FIELDS.index("highlights")])
 
     def _markdown(self) -> Any:
         assert self.config is not None
@@ -944,6 +945,20 @@ _SNAPSHOTS = ("content", "templates", "static", "config_snap", "reads")
 #: what the build state does not keep of a page: its source (read again when the page
 #: is compiled again) and its heavy results (kept pickled on their own)
 _NOT_KEPT = frozenset({"source_file", *BODY_FIELDS})
+
+
+def _body_fields(body: bytes | None) -> tuple[Any, ...] | None:
+    """A page's pickled :data:`BODY_FIELDS` (``body_blob``), or None when ``body`` is
+    None or not such a pickle (a damaged row of the build state)."""
+    if body is None:
+        return None
+    try:
+        fields = pickle.loads(body)
+    except Exception:  # noqa: BLE001 - unpickling damaged bytes raises anything
+        return None
+    if not isinstance(fields, tuple) or len(fields) != len(BODY_FIELDS):
+        return None
+    return fields
 
 
 def _snapshot_out(snapshot: Snapshot) -> tuple[int, dict[str, tuple[int, int, str]]]:

@@ -272,6 +272,44 @@ def test_what_invalidates_the_state_builds_in_full(make_project, monkeypatch, tm
     assert project.build(search=False).unchanged or change == "options"
 
 
+@pytest.mark.parametrize("damage", [b"\x00", pickle.dumps(None), pickle.dumps(("a", 1))])
+def test_damaged_page_results_in_the_state_never_break_a_build(make_project, tmp_path,
+                                                               damage):
+    import sqlite3
+
+    project = make_project()
+    project.build(search=False)
+    [db_path] = (project.root / ".stepwise-cache").glob("*.db")
+
+    def damage_rows(where: str) -> None:
+        with contextlib.closing(sqlite3.connect(db_path)) as db, db:
+            db.execute(f"UPDATE body SET value = ? WHERE {where}", (damage,))
+
+    # the edited page's own row: it is compiled again, so the build stays incremental
+    damage_rows("source LIKE '%port.md'")
+    edit(project.root, ("meta", "linux/kb/port.md", "title", "Ports"))
+    assert project.build(search=False).rendered is not None
+    assert tree(project.out) == full(project.root, tmp_path / "full", search=False)
+    # pages rendered again without being compiled (a listing shows the new
+    # description): their results are needed, and a full build replaces the state
+    damage_rows("1")
+    edit(project.root, ("meta", "linux/kb/port.md", "description", "other words"))
+    assert project.build(search=False).rendered is None, "a full build"
+    assert tree(project.out) == full(project.root, tmp_path / "full2", search=False)
+    assert project.build(search=False).unchanged
+
+
+def test_a_journal_being_saved_when_its_build_was_killed_is_removed(make_project):
+    project = make_project()
+    project.build(search=False)
+    unsaved = project.out / f"{journal.JOURNAL}.12345-0a0b0c0d"
+    unsaved.write_text('{"token": "12345-0a0b0c0d", "entries": []}')
+    edit(project.root, ("body", "linux/kb/port.md", "tcp-states"))
+    project.build(search=False)
+    assert not unsaved.exists()
+    assert not [p for p in project.out.iterdir() if p.name.startswith(".stepwise-journal")]
+
+
 def test_a_failed_build_reports_what_a_full_build_reports_and_keeps_the_site(make_project,
                                                                              tmp_path):
     project = make_project()
