@@ -113,6 +113,20 @@ def body_blob(page: Page) -> bytes:
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def body_fields(body: bytes | None) -> tuple[Any, ...] | None:
+    """A page's pickled :data:`BODY_FIELDS` (:func:`body_blob`), or None when ``body`` is
+    None or not such a pickle (a damaged row of the build state)."""
+    if body is None:
+        return None
+    try:
+        fields = pickle.loads(body)
+    except Exception:  # noqa: BLE001 - unpickling damaged bytes raises anything
+        return None
+    if not isinstance(fields, tuple) or len(fields) != len(BODY_FIELDS):
+        return None
+    return fields
+
+
 #: What drawing a lesson's social card costs (µs; stepwise.cards: 5 ms each, JPEG).
 CARD_COST = 5_000
 

@@ -53,7 +53,7 @@ from .links import LinkIndex, page_keys
 from .markdown import create_markdown, heading_ids, highlight_css, parse, remember
 from .nav import reading_minutes
 from .output import OutputStage
-from .parallel import BODY_FIELDS, body_blob, build_in_parallel, worker_count
+from .parallel import BODY_FIELDS, body_blob, body_fields, build_in_parallel, worker_count
 from .project import Project
 from .render import create_environment, known_layouts
 from .simulator import RUNTIME_DIR, SIMULATOR_LAYOUT, find_runtime, pack
@@ -720,7 +720,7 @@ class SiteBuild:
             fields = pickle.loads(body) if body is not None else None  # this process's
             if body is None and page.source in self._restored \
                     and page.source not in self._materialized:
-                fields = _body_fields(self._body_source(str(page.source)))
+                fields = body_fields(self._body_source(str(page.source)))
                 if fields is None:  # missing or damaged: the caller builds in full
                     raise ErrorList([BuildError("the build state lacks this page's "
                                                 "results; build with --no-cache",
@@ -737,7 +737,7 @@ class SiteBuild:
         if page.source in self._materialized:
             remember(page.highlights)
         elif page.source in self._restored:  # else compiled here: in the cache already
-            fields = _body_fields(self._body_source(str(page.source)))
+            fields = body_fields(self._body_source(str(page.source)))
             if fields is not None:  # a damaged row: _materialize reports it, if needed
                 remember(fields[BODY_FIELDS.index("highlights")])
 
@@ -945,20 +945,6 @@ _SNAPSHOTS = ("content", "templates", "static", "config_snap", "reads")
 #: what the build state does not keep of a page: its source (read again when the page
 #: is compiled again) and its heavy results (kept pickled on their own)
 _NOT_KEPT = frozenset({"source_file", *BODY_FIELDS})
-
-
-def _body_fields(body: bytes | None) -> tuple[Any, ...] | None:
-    """A page's pickled :data:`BODY_FIELDS` (``body_blob``), or None when ``body`` is
-    None or not such a pickle (a damaged row of the build state)."""
-    if body is None:
-        return None
-    try:
-        fields = pickle.loads(body)
-    except Exception:  # noqa: BLE001 - unpickling damaged bytes raises anything
-        return None
-    if not isinstance(fields, tuple) or len(fields) != len(BODY_FIELDS):
-        return None
-    return fields
 
 
 def _snapshot_out(snapshot: Snapshot) -> tuple[int, dict[str, tuple[int, int, str]]]:
